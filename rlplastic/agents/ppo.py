@@ -1,0 +1,316 @@
+"""Proximal Policy Optimisation for discrete actions (Schulman et al. 2017, arXiv 1707.06347).
+
+Follows CleanRL's ``ppo_atari.py`` (vwxyzjn/cleanrl): GAE, per-minibatch advantage normalisation,
+clipped value loss, global gradient-norm clipping, Adam with eps 1e-5.
+One deliberate deviation for continual learning: ``anneal_lr = "phase"`` (the default) anneals the
+learning rate linearly to zero within each phase, which gives every task CleanRL's single-game schedule.
+Annealing over the whole sequence (``"run"``) would starve late tasks of step size for reasons that have
+nothing to do with plasticity; ``"none"`` keeps it constant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from rlplastic.agents.learner import Batch, clear_optimizer_state
+from rlplastic.agents.networks import ActorCritic, ArchSpec
+from rlplastic.envs import Phase, VectorEnv
+from rlplastic.envs.episodes import Episode
+
+
+@dataclass(frozen=True)
+class PPOConfig:
+    """PPO hyper-parameters; the defaults are CleanRL's Atari values."""
+
+    num_envs: int = 8
+    num_steps: int = 128
+    num_minibatches: int = 4
+    update_epochs: int = 4
+    learning_rate: float = 2.5e-4
+    anneal_lr: str = "phase"
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    clip_coef: float = 0.1
+    clip_vloss: bool = True
+    ent_coef: float = 0.01
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    adam_eps: float = 1e-5
+    norm_adv: bool = True
+    clip_reward: bool = True
+    encoder: str = "nature_cnn"
+    obs_scale: float = 1.0 / 255.0
+
+    @property
+    def batch_size(self) -> int:
+        return self.num_envs * self.num_steps
+
+    @property
+    def minibatch_size(self) -> int:
+        return self.batch_size // self.num_minibatches
+
+    def __post_init__(self) -> None:
+        if self.anneal_lr not in ("phase", "run", "none"):
+            raise ValueError(f"agent.anneal_lr must be 'phase', 'run' or 'none', not {self.anneal_lr!r}")
+        if self.batch_size % self.num_minibatches:
+            raise ValueError("agent.num_envs * agent.num_steps must be divisible by agent.num_minibatches")
+
+    @classmethod
+    def option_names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+
+class Hooks:
+    """What the learner calls back during training; interventions implement these."""
+
+    def after_update(self, learner: PPO, update: int) -> None:
+        """Called after every optimiser step (one minibatch)."""
+
+    def extra_loss(self, learner: PPO) -> torch.Tensor | None:
+        """A term added to the agent's loss (regularisers such as L2-init)."""
+        return None
+
+
+@dataclass
+class Rollout:
+    """Storage for one rollout of ``num_steps`` x ``num_envs`` transitions."""
+
+    obs: torch.Tensor
+    actions: torch.Tensor
+    logprobs: torch.Tensor
+    rewards: torch.Tensor
+    dones: torch.Tensor
+    values: torch.Tensor
+    advantages: torch.Tensor | None = None
+    returns: torch.Tensor | None = None
+
+    @classmethod
+    def empty(cls, cfg: PPOConfig, obs_shape: tuple[int, ...]) -> Rollout:
+        shape = (cfg.num_steps, cfg.num_envs)
+        return cls(
+            obs=torch.zeros((*shape, *obs_shape), dtype=torch.uint8),
+            actions=torch.zeros(shape, dtype=torch.long),
+            logprobs=torch.zeros(shape),
+            rewards=torch.zeros(shape),
+            dones=torch.zeros(shape),
+            values=torch.zeros(shape),
+        )
+
+    def flat(self) -> Batch:
+        """The rollout as one batch of ``num_steps * num_envs`` transitions."""
+        assert self.advantages is not None and self.returns is not None
+        return {
+            "obs": self.obs.flatten(0, 1),
+            "actions": self.actions.flatten(),
+            "logprobs": self.logprobs.flatten(),
+            "values": self.values.flatten(),
+            "advantages": self.advantages.flatten(),
+            "returns": self.returns.flatten(),
+        }
+
+
+def gae(rollout: Rollout, next_value: torch.Tensor, next_done: torch.Tensor, gamma: float, lam: float) -> None:
+    """Generalised advantage estimation (Schulman et al. 2016), filled into ``rollout`` in place."""
+    advantages = torch.zeros_like(rollout.rewards)
+    last = torch.zeros_like(next_value)
+    steps = rollout.rewards.shape[0]
+    for t in reversed(range(steps)):
+        not_done = 1.0 - (next_done if t == steps - 1 else rollout.dones[t + 1])
+        value_next = next_value if t == steps - 1 else rollout.values[t + 1]
+        delta = rollout.rewards[t] + gamma * value_next * not_done - rollout.values[t]
+        last = delta + gamma * lam * not_done * last
+        advantages[t] = last
+    rollout.advantages = advantages
+    rollout.returns = advantages + rollout.values
+
+
+EpisodeCallback = Callable[[Phase, int, Episode], None]
+UpdateCallback = Callable[[int, dict[str, float]], None]
+
+
+class PPO:
+    """A PPO learner implementing the Learner seam, trained phase by phase."""
+
+    def __init__(self, cfg: PPOConfig, obs_shape: tuple[int, ...], num_actions: int, seed: int) -> None:
+        self.cfg = cfg
+        self.obs_shape = obs_shape
+        self.num_actions = num_actions
+        self.arch = ArchSpec(encoder=cfg.encoder, obs_scale=cfg.obs_scale)
+        self.networks: dict[str, nn.Module] = {"actor_critic": self._build()}
+        self.target_networks: dict[str, nn.Module] = {}
+        self.optimizers = {"actor_critic": self._make_optimizer()}
+        self.global_step = 0
+        self.updates = 0
+        self._rng = np.random.default_rng(seed)
+        self._rollout: Rollout | None = None
+        self._lr_progress = (0, 1)
+
+    # --- the Learner seam -------------------------------------------------------------------------
+    @property
+    def net(self) -> ActorCritic:
+        return self.networks["actor_critic"]  # type: ignore[return-value]
+
+    def _build(self) -> ActorCritic:
+        return ActorCritic(self.arch, self.obs_shape[0], self.num_actions)
+
+    def _make_optimizer(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam(self.net.parameters(), lr=self.cfg.learning_rate, eps=self.cfg.adam_eps)
+
+    def fresh_network(self, name: str) -> nn.Module:
+        if name not in self.networks:
+            raise KeyError(f"no network {name!r}; this learner has {', '.join(self.networks)}")
+        return self._build()
+
+    def reset_optimizer(self, params: Iterable[nn.Parameter] | None = None) -> None:
+        for opt in self.optimizers.values():
+            clear_optimizer_state(opt, params)
+
+    def sample(self, n: int) -> Batch:
+        if self._rollout is None or self._rollout.advantages is None:
+            raise RuntimeError("the learner has no rollout yet: sample() needs at least one update")
+        batch = self._rollout.flat()
+        idx = torch.as_tensor(self._rng.choice(len(batch["actions"]), size=n, replace=n > len(batch["actions"])))
+        return {k: v[idx] for k, v in batch.items()}
+
+    def loss(self, batch: Batch) -> torch.Tensor:
+        return self._loss_terms(batch)["loss"]
+
+    # --- training ---------------------------------------------------------------------------------
+    def _loss_terms(self, batch: Batch) -> dict[str, torch.Tensor]:
+        cfg = self.cfg
+        logits, value = self.net(batch["obs"])
+        dist = torch.distributions.Categorical(logits=logits)
+        logprob = dist.log_prob(batch["actions"])
+        entropy = dist.entropy().mean()
+        logratio = logprob - batch["logprobs"]
+        ratio = logratio.exp()
+        adv = batch["advantages"]
+        if cfg.norm_adv:
+            adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+        pg_loss = torch.max(-adv * ratio, -adv * ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef)).mean()
+        v_loss = (value - batch["returns"]) ** 2
+        if cfg.clip_vloss:
+            v_clipped = batch["values"] + (value - batch["values"]).clamp(-cfg.clip_coef, cfg.clip_coef)
+            v_loss = torch.max(v_loss, (v_clipped - batch["returns"]) ** 2)
+        v_loss = 0.5 * v_loss.mean()
+        with torch.no_grad():
+            approx_kl = ((ratio - 1) - logratio).mean()
+        return {
+            "loss": pg_loss - cfg.ent_coef * entropy + cfg.vf_coef * v_loss,
+            "policy_loss": pg_loss.detach(),
+            "value_loss": v_loss.detach(),
+            "entropy": entropy.detach(),
+            "approx_kl": approx_kl,
+        }
+
+    def _learning_rate(self, update_in_phase: int, updates_in_phase: int) -> float:
+        cfg = self.cfg
+        if cfg.anneal_lr == "phase":
+            return cfg.learning_rate * (1.0 - update_in_phase / updates_in_phase)
+        if cfg.anneal_lr == "run":
+            done, total = self._lr_progress
+            return cfg.learning_rate * (1.0 - done / total)
+        return cfg.learning_rate
+
+    def set_run_length(self, total_steps: int) -> None:
+        """Tell the learner how long the whole run is (for ``anneal_lr = "run"``)."""
+        self._lr_progress = (self.global_step, max(total_steps, 1))
+
+    def _collect(self, env: VectorEnv, obs: np.ndarray, phase: Phase, on_episode: EpisodeCallback) -> np.ndarray:
+        cfg = self.cfg
+        ro = self._rollout = Rollout.empty(cfg, self.obs_shape)
+        done = torch.zeros(cfg.num_envs)
+        for t in range(cfg.num_steps):
+            obs_t = torch.from_numpy(obs)
+            ro.obs[t] = obs_t
+            ro.dones[t] = done
+            with torch.no_grad():
+                logits, value = self.net(obs_t)
+                dist = torch.distributions.Categorical(logits=logits)
+                action = dist.sample()
+            ro.actions[t], ro.logprobs[t], ro.values[t] = action, dist.log_prob(action), value
+            obs, reward, dones, finished = env.step(action.numpy())
+            self.global_step += cfg.num_envs
+            if cfg.clip_reward:
+                reward = np.sign(reward)
+            ro.rewards[t] = torch.from_numpy(reward)
+            done = torch.from_numpy(dones.astype(np.float32))
+            for episode in finished:
+                on_episode(phase, self.global_step, episode)
+        with torch.no_grad():
+            _, next_value = self.net(torch.from_numpy(obs))
+        gae(ro, next_value, done, cfg.gamma, cfg.gae_lambda)
+        return obs
+
+    def _update(self, lr: float, hooks: Hooks) -> dict[str, float]:
+        cfg = self.cfg
+        opt = self.optimizers["actor_critic"]
+        for group in opt.param_groups:
+            group["lr"] = lr
+        assert self._rollout is not None
+        batch = self._rollout.flat()
+        sums: dict[str, float] = {}
+        count = 0
+        for _ in range(cfg.update_epochs):
+            order = torch.as_tensor(self._rng.permutation(cfg.batch_size))
+            for start in range(0, cfg.batch_size, cfg.minibatch_size):
+                idx = order[start : start + cfg.minibatch_size]
+                terms = self._loss_terms({k: v[idx] for k, v in batch.items()})
+                loss = terms["loss"]
+                extra = hooks.extra_loss(self)
+                if extra is not None:
+                    loss = loss + extra
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                terms["grad_norm"] = nn.utils.clip_grad_norm_(self.net.parameters(), cfg.max_grad_norm)
+                opt.step()
+                self.updates += 1
+                hooks.after_update(self, self.updates)
+                for k, v in terms.items():
+                    sums[k] = sums.get(k, 0.0) + float(v.detach())
+                count += 1
+        return {k: v / count for k, v in sums.items()} | {"learning_rate": lr}
+
+    def learn(
+        self,
+        env: VectorEnv,
+        phase: Phase,
+        hooks: Hooks,
+        on_episode: EpisodeCallback,
+        on_update: UpdateCallback,
+    ) -> None:
+        """Train on ``env`` for the phase's steps (whole rollouts), calling back per episode and update."""
+        updates_in_phase = -(-phase.steps // self.cfg.batch_size)
+        obs = env.reset()
+        for k in range(updates_in_phase):
+            self.net.train()
+            obs = self._collect(env, obs, phase, on_episode)
+            stats = self._update(self._learning_rate(k, updates_in_phase), hooks)
+            on_update(self.global_step, stats)
+
+    # --- checkpoints ------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "networks": {k: v.state_dict() for k, v in self.networks.items()},
+            "optimizers": {k: v.state_dict() for k, v in self.optimizers.items()},
+            "global_step": self.global_step,
+            "updates": self.updates,
+            "rng": self._rng.bit_generator.state,
+            "lr_progress": self._lr_progress,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for k, v in state["networks"].items():
+            self.networks[k].load_state_dict(v)
+        for k, v in state["optimizers"].items():
+            self.optimizers[k].load_state_dict(v)
+        self.global_step = state["global_step"]
+        self.updates = state["updates"]
+        self._rng.bit_generator.state = state["rng"]
+        self._lr_progress = tuple(state["lr_progress"])

@@ -1,0 +1,1 @@
+"""The harness: CLI, planning, executors, run store, recorder and leaderboard."""

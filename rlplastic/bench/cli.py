@@ -1,0 +1,134 @@
+"""``python -m rlplastic.bench``: plan suite x method x seed runs, run them, print the leaderboard."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rlplastic import interventions
+from rlplastic.bench import executor, leaderboard
+from rlplastic.bench.errors import UsageError
+from rlplastic.bench.overrides import parse_assignments
+from rlplastic.bench.plan import method_parts, plan
+from rlplastic.bench.runner import RunResult
+from rlplastic.suites import available_suites, load_suite
+
+PROG = "python -m rlplastic.bench"
+SMOKE_WARNING = (
+    "NOTE: the smoke budget checks that everything runs; its numbers are NOT research results. "
+    "Use --budget short (hours) or --budget paper (the published length) for evidence."
+)
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message} (see --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = Parser(
+        prog=PROG,
+        description="Train agents through a sequence of tasks with a plasticity intervention applied at every "
+        "task switch, and compare it with the baselines 'none' (keep training) and 'reset' (from scratch).",
+        epilog="Example: python -m rlplastic.bench --suite minatar --method fire --seeds 3 --budget short",
+    )
+    p.add_argument("--suite", help="a shipped suite (atari, minatar) or the path of your own suite .toml file")
+    p.add_argument("--method", default="fire",
+                   help="intervention(s) to evaluate, comma-separated; join methods with '+' to apply them in "
+                        "order (e.g. lnwd+fire). The baselines none and reset are always added. Default: fire")
+    p.add_argument("--seeds", type=int, default=1, help="number of seeds per method (default 1)")
+    p.add_argument("--first-seed", type=int, default=0, help="seeds are first-seed, first-seed+1, ... (default 0)")
+    p.add_argument("--budget", default="smoke",
+                   help="training length defined by the suite: smoke (minutes, a check that things run), "
+                        "short (hours here) or paper (the published length; days on 2 cores). Default: smoke")
+    p.add_argument("--out", type=Path, default=Path("results"),
+                   help="output folder; runs go to OUT/<suite>/<budget>/<method>/seed_<n> (default: results)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="runs trained at once in separate processes, sharing the CPU cores (default 1)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a setting, repeatable: budget.steps_per_phase=4096, agent.learning_rate=1e-4, "
+                        "env.repeat_action_probability=0, suite.tasks='[\"Pong\",\"Breakout\"]', fire.iters=5")
+    p.add_argument("--no-baselines", action="store_true", help="run only the named methods, not none and reset")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--list", action="store_true", help="list suites (with budgets) and methods, then exit")
+    return p
+
+
+def list_catalogue() -> str:
+    lines = ["suites:"]
+    for name in available_suites():
+        suite = load_suite(name)
+        lines.append(f"  {name:10s} {suite.description}")
+        for b, budget in suite.budgets.items():
+            lines.append(f"    --budget {b:6s} {budget.steps_per_phase:>10,} steps x {len(suite.tasks)} tasks x "
+                         f"{budget.cycles} cycles: {budget.about}")
+    lines.append("methods:")
+    for name, cls in interventions.available().items():
+        opts = ", ".join(f"{k}={v!r}" for k, v in interventions.option_defaults(name).items())
+        lines.append(f"  {name:10s} {cls.paper}" + (f"  [{opts}]" if opts else ""))
+    return "\n".join(lines)
+
+
+def methods_to_run(arg: str, with_baselines: bool) -> list[str]:
+    named = [m.strip() for m in arg.split(",") if m.strip()]
+    if not named:
+        raise UsageError(f"--method is empty; valid methods: {', '.join(interventions.available())}")
+    for m in named:
+        method_parts(m)
+    baselines = list(interventions.BASELINES) if with_baselines else []
+    return list(dict.fromkeys([*baselines, *named]))
+
+
+def summary_table(results: list[RunResult]) -> str:
+    lines = [f"{'method':16s} {'seed':>4s} {'status':8s} {'minutes':>7s} {'steps/s':>8s}  folder"]
+    for r in results:
+        minutes = f"{r.seconds / 60:.1f}" if r.seconds else "-"
+        rate = f"{r.steps_per_s:.0f}" if r.steps_per_s else "-"
+        lines.append(f"{r.config.method:16s} {r.config.seed:>4d} {r.status:8s} {minutes:>7s} {rate:>8s}  {r.dir}")
+        if r.error:
+            lines.append(f"    error: {r.error}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(build_parser().parse_args(argv))
+    except UsageError as err:
+        print(f"{PROG}: error: {err}", file=sys.stderr)
+        return 2
+
+
+def _main(args: argparse.Namespace) -> int:
+    if args.list:
+        print(list_catalogue())
+        return 0
+    if not args.suite:
+        raise UsageError(f"--suite is required; valid suites: {', '.join(available_suites())} (or a .toml path)")
+    if args.seeds < 1 or args.jobs < 1:
+        raise UsageError("--seeds and --jobs must be at least 1")
+    methods = methods_to_run(args.method, not args.no_baselines)
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    configs = plan(args.suite, methods, seeds, args.budget, parse_assignments(args.overrides))
+    first = configs[0]
+    print(f"{len(configs)} runs: suite {first.suite}, budget {first.budget} ({first.cycles} x {len(first.tasks)} "
+          f"phases of {first.steps_per_phase:,} steps), methods {', '.join(methods)}, seeds {seeds}")
+    if args.budget == "smoke":
+        print(SMOKE_WARNING)
+    results = executor.run_all(configs, args.out, args.jobs, show_progress=not args.quiet)
+    print(summary_table(results))
+    finished = [r.dir for r in results if r.status != "failed"]
+    if finished:
+        folder = finished[0].parent.parent
+        title = f"{first.suite} / {first.budget}"
+        note = SMOKE_WARNING if args.budget == "smoke" else f"Command: {PROG} {' '.join(sys.argv[1:])}"
+        print()
+        print(leaderboard.build(finished, methods, folder, title, note))
+        print(f"written: {folder / 'leaderboard.md'}, {folder / 'leaderboard.csv'}, {folder / 'curves.png'}")
+    failed = [r for r in results if r.status == "failed"]
+    if failed:
+        print(f"{len(failed)} run(s) failed; finished runs are kept and reused on the next call.", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,83 @@
+"""One folder per run: config, records, TensorBoard events, an atomic checkpoint and a DONE marker.
+
+A crash loses at most the records since the last flush; on resume the records are cut back to the last
+checkpoint, so no episode is lost or counted twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from rlplastic.bench.errors import UsageError
+from rlplastic.bench.plan import RunConfig
+
+CONFIG = "config.json"
+DONE = "DONE"
+CHECKPOINT = "checkpoint.pt"
+EPISODES = "episodes.csv"
+METRICS = "metrics.csv"
+TENSORBOARD = "tensorboard"
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+class RunStore:
+    """The folder of one run under the output root."""
+
+    def __init__(self, out_root: Path, config: RunConfig) -> None:
+        self.config = config
+        self.dir = Path(out_root) / config.relative_dir()
+
+    @property
+    def done(self) -> bool:
+        return (self.dir / DONE).exists()
+
+    def claim(self) -> None:
+        """Create the folder, or check that an existing one holds this very configuration."""
+        path = self.dir / CONFIG
+        if path.exists():
+            try:
+                existing = json.loads(path.read_text())
+            except json.JSONDecodeError as err:
+                raise UsageError(f"{path} is corrupt ({err}); delete the folder {self.dir} to rerun") from err
+            if existing != self.config.to_json():
+                raise UsageError(
+                    f"{self.dir} holds a run with another configuration; use another --out or delete that folder"
+                )
+            return
+        self.dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, json.dumps(self.config.to_json(), indent=2).encode())
+
+    def save_checkpoint(self, state: dict[str, Any]) -> None:
+        tmp = self.dir / (CHECKPOINT + ".tmp")
+        torch.save(state, tmp)
+        os.replace(tmp, self.dir / CHECKPOINT)
+
+    def load_checkpoint(self) -> dict[str, Any] | None:
+        path = self.dir / CHECKPOINT
+        if not path.exists():
+            return None
+        try:
+            return torch.load(path, weights_only=False)
+        except Exception as err:  # torch raises several types for a damaged file
+            raise UsageError(f"checkpoint {path} is corrupt ({type(err).__name__}); delete it to restart the run") from err
+
+    def mark_done(self, summary: dict[str, Any]) -> None:
+        atomic_write_bytes(self.dir / DONE, json.dumps(summary, indent=2).encode())
+        (self.dir / CHECKPOINT).unlink(missing_ok=True)
+
+
+def read_config(run_dir: Path) -> RunConfig:
+    return RunConfig.from_json(json.loads((run_dir / CONFIG).read_text()))

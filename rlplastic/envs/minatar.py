@@ -1,0 +1,79 @@
+"""MinAtar games (Young & Tian 2019, arXiv 1903.03176) as one vector environment per game.
+
+All five games share one network: observations are padded with empty channels to the largest game's
+channel count (Seaquest, 10) and every game takes MinAtar's full set of 6 actions (the ``-v0`` ids), so
+no game needs its own head. Observations are channel-first ``uint8`` 0/1 maps of 10x10.
+MinAtar's own defaults are kept: sticky actions p = 0.1 and difficulty ramping. Episodes are truncated
+after ``max_episode_steps`` so a perfect agent cannot stall a phase in one endless episode.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rlplastic.envs.episodes import Episode, EpisodeTracker
+
+MAX_CHANNELS = 10
+FULL_ACTION_COUNT = 6
+GAMES = {
+    "Asterix": "asterix",
+    "Breakout": "breakout",
+    "Freeway": "freeway",
+    "Seaquest": "seaquest",
+    "SpaceInvaders": "space_invaders",
+}
+
+
+class MinAtarVector:
+    """``num_envs`` copies of one MinAtar game stepped in Python (each step costs microseconds)."""
+
+    def __init__(
+        self,
+        game: str,
+        num_envs: int,
+        seed: int,
+        sticky_action_prob: float = 0.1,
+        max_episode_steps: int = 10_000,
+    ) -> None:
+        import minatar
+
+        if game not in GAMES:
+            raise ValueError(f"unknown MinAtar game {game!r}; choose one of {', '.join(GAMES)}")
+        self.num_envs = num_envs
+        self.num_actions = FULL_ACTION_COUNT
+        self.obs_shape = (MAX_CHANNELS, 10, 10)
+        self._envs = [minatar.Environment(GAMES[game], sticky_action_prob=sticky_action_prob) for _ in range(num_envs)]
+        for i, env in enumerate(self._envs):
+            env.seed(seed * 1000 + i)
+        self._max_steps = max_episode_steps
+        self._steps = np.zeros(num_envs, dtype=np.int64)
+        self._tracker = EpisodeTracker(num_envs)
+        self._obs = np.zeros((num_envs, *self.obs_shape), dtype=np.uint8)
+
+    def _write_obs(self, i: int) -> None:
+        state = self._envs[i].state()
+        self._obs[i, : state.shape[2]] = state.transpose(2, 0, 1)
+
+    def reset(self) -> np.ndarray:
+        for i, env in enumerate(self._envs):
+            env.reset()
+            self._write_obs(i)
+        self._steps[:] = 0
+        return self._obs.copy()
+
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Episode]]:
+        rewards = np.zeros(self.num_envs, dtype=np.float32)
+        dones = np.zeros(self.num_envs, dtype=bool)
+        self._steps += 1
+        for i, env in enumerate(self._envs):
+            reward, terminal = env.act(int(actions[i]))
+            rewards[i] = reward
+            dones[i] = terminal or self._steps[i] >= self._max_steps
+            if dones[i]:
+                env.reset()
+                self._steps[i] = 0
+            self._write_obs(i)
+        return self._obs.copy(), rewards, dones, self._tracker.update(rewards, dones)
+
+    def close(self) -> None:
+        self._envs = []

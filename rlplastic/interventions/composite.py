@@ -1,0 +1,42 @@
+"""Methods applied in order: ``lnwd+fire`` runs LN+WD's hooks, then FIRE's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from rlplastic.agents import Learner
+from rlplastic.envs import Phase
+from rlplastic.interventions.base import Intervention
+
+
+class Composite(Intervention):
+    """Calls each part's hooks in the order the method string names them."""
+
+    def __init__(self, parts: list[Intervention]) -> None:
+        super().__init__()
+        self.parts = parts
+        self.name = "+".join(p.name for p in parts)
+
+    def on_task_switch(self, learner: Learner, phase: Phase) -> None:
+        for part in self.parts:
+            part.on_task_switch(learner, phase)
+
+    def after_update(self, learner: Learner, update: int) -> None:
+        for part in self.parts:
+            part.after_update(learner, update)
+
+    def extra_loss(self, learner: Learner) -> torch.Tensor | None:
+        terms = [t for t in (p.extra_loss(learner) for p in self.parts) if t is not None]
+        return sum(terms[1:], terms[0]) if terms else None
+
+    def state_dict(self) -> dict[str, Any]:
+        return {p.name: p.state_dict() for p in self.parts}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for p in self.parts:
+            p.load_state_dict(state.get(p.name, {}))
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "parts": [p.describe() for p in self.parts]}

@@ -1,0 +1,1 @@
+"""Metrics: score normalisation and end-of-phase returns (plasticity diagnostics come later)."""

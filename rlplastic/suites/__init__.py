@@ -1,0 +1,117 @@
+"""Suites as data: each TOML file names its tasks, budgets, environment options and agent hyper-parameters.
+
+``load_suite("atari")`` reads a shipped suite; ``load_suite("path/to/my_suite.toml")`` reads a user's own,
+written in the same format (see ``atari.toml``).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rlplastic.envs import ENV_KINDS, Phase, make_schedule
+
+SUITE_DIR = Path(__file__).parent
+BUDGET_KEYS = ("steps_per_phase", "cycles")
+
+
+class SuiteError(ValueError):
+    """A suite that does not exist or whose file is malformed."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    steps_per_phase: int
+    cycles: int
+    about: str = ""
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    description: str
+    env: str
+    agent: str
+    tasks: list[str]
+    budgets: dict[str, Budget]
+    env_options: dict[str, Any] = field(default_factory=dict)
+    agent_options: dict[str, Any] = field(default_factory=dict)
+    scores: str = ""
+    source: str = ""
+
+    def schedule(self, budget: str) -> list[Phase]:
+        b = self.budgets[budget]
+        return make_schedule(self.tasks, b.steps_per_phase, b.cycles)
+
+
+def available_suites() -> dict[str, Path]:
+    """The suites shipped with the package, by name."""
+    return {p.stem: p for p in sorted(SUITE_DIR.glob("*.toml"))}
+
+
+def resolve_path(name_or_path: str) -> Path:
+    """The TOML file of a shipped suite name or of a user's path."""
+    shipped = available_suites()
+    if name_or_path in shipped:
+        return shipped[name_or_path]
+    path = Path(name_or_path)
+    if path.suffix == ".toml":
+        if not path.is_file():
+            raise SuiteError(f"suite file {name_or_path!r} does not exist; give an existing .toml path")
+        return path
+    raise SuiteError(f"unknown suite {name_or_path!r}; valid suites: {', '.join(shipped)} (or a path to a .toml)")
+
+
+def _require(data: dict[str, Any], key: str, kind: type, where: str) -> Any:
+    if key not in data:
+        raise SuiteError(f"{where}: missing key {key!r}")
+    if not isinstance(data[key], kind):
+        raise SuiteError(f"{where}: {key!r} must be a {kind.__name__}, got {type(data[key]).__name__}")
+    return data[key]
+
+
+def _budget(data: Any, where: str) -> Budget:
+    if not isinstance(data, dict):
+        raise SuiteError(f"{where}: must be a table with steps_per_phase and cycles")
+    steps = _require(data, "steps_per_phase", int, where)
+    cycles = _require(data, "cycles", int, where)
+    if steps <= 0 or cycles <= 0:
+        raise SuiteError(f"{where}: steps_per_phase and cycles must be positive")
+    return Budget(steps, cycles, str(data.get("about", "")))
+
+
+def parse_suite(data: dict[str, Any], source: str) -> Suite:
+    """Validate a suite's TOML content; every problem names the key and the file."""
+    env = _require(data, "env", str, source)
+    if env not in ENV_KINDS:
+        raise SuiteError(f"{source}: env {env!r} is not one of {', '.join(ENV_KINDS)}")
+    tasks = _require(data, "tasks", list, source)
+    if not tasks or not all(isinstance(t, str) for t in tasks):
+        raise SuiteError(f"{source}: 'tasks' must be a non-empty list of task names")
+    budgets = {k: _budget(v, f"{source} [budgets.{k}]") for k, v in _require(data, "budgets", dict, source).items()}
+    if not budgets:
+        raise SuiteError(f"{source}: define at least one [budgets.NAME] table")
+    return Suite(
+        name=str(data.get("name", Path(source).stem)),
+        description=str(data.get("description", "")),
+        env=env,
+        agent=str(data.get("agent", "ppo")),
+        tasks=list(tasks),
+        budgets=budgets,
+        env_options=dict(_require(data, "env_options", dict, source)) if "env_options" in data else {},
+        agent_options=dict(_require(data, "agent_options", dict, source)) if "agent_options" in data else {},
+        scores=str(data.get("scores", "")),
+        source=source,
+    )
+
+
+def load_suite(name_or_path: str) -> Suite:
+    """Read and validate a suite by shipped name or TOML path."""
+    path = resolve_path(name_or_path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as err:
+        raise SuiteError(f"suite file {path} is not valid TOML ({err}); fix the file") from err
+    return parse_suite(data, str(path))
