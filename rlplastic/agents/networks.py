@@ -77,8 +77,9 @@ class ActorCritic(nn.Module):
         self.to(memory_format=torch.channels_last)
 
     def features(self, obs: torch.Tensor) -> torch.Tensor:
-        # channels_last halves the cost of CPU convolutions (measured: 92 vs 197 ms per PPO minibatch).
-        x = (obs.float() * self.obs_scale).contiguous(memory_format=torch.channels_last)
+        # channels_last halves the cost of CPU convolutions (measured: 92 vs 197 ms per PPO minibatch);
+        # reordering the uint8 input before the float conversion moves a quarter of the bytes.
+        x = obs.contiguous(memory_format=torch.channels_last).float() * self.obs_scale
         return self.encoder(x)
 
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

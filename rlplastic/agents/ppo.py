@@ -115,6 +115,15 @@ class Rollout:
         }
 
 
+def log_policy(logits: torch.Tensor) -> torch.Tensor:
+    """Log-probabilities of a categorical policy (cheaper than building a ``Categorical`` each step)."""
+    return torch.log_softmax(logits, dim=-1)
+
+
+def entropy_of(logp: torch.Tensor) -> torch.Tensor:
+    return -(logp.exp() * logp).sum(-1)
+
+
 def gae(rollout: Rollout, next_value: torch.Tensor, next_done: torch.Tensor, gamma: float, lam: float) -> None:
     """Generalised advantage estimation (Schulman et al. 2016), filled into ``rollout`` in place."""
     advantages = torch.zeros_like(rollout.rewards)
@@ -185,9 +194,9 @@ class PPO:
     def _loss_terms(self, batch: Batch) -> dict[str, torch.Tensor]:
         cfg = self.cfg
         logits, value = self.net(batch["obs"])
-        dist = torch.distributions.Categorical(logits=logits)
-        logprob = dist.log_prob(batch["actions"])
-        entropy = dist.entropy().mean()
+        logp = log_policy(logits)
+        logprob = logp.gather(1, batch["actions"][:, None]).squeeze(1)
+        entropy = entropy_of(logp).mean()
         logratio = logprob - batch["logprobs"]
         ratio = logratio.exp()
         adv = batch["advantages"]
@@ -232,9 +241,13 @@ class PPO:
             ro.dones[t] = done
             with torch.no_grad():
                 logits, value = self.net(obs_t)
-                dist = torch.distributions.Categorical(logits=logits)
-                action = dist.sample()
-            ro.actions[t], ro.logprobs[t], ro.values[t] = action, dist.log_prob(action), value
+                logp = log_policy(logits)
+                action = torch.multinomial(logp.exp(), 1).squeeze(1)
+            ro.actions[t], ro.logprobs[t], ro.values[t] = (
+                action,
+                logp.gather(1, action[:, None]).squeeze(1),
+                value,
+            )
             obs, reward, dones, finished = env.step(action.numpy())
             self.global_step += cfg.num_envs
             if cfg.clip_reward:

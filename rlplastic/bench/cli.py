@@ -36,21 +36,41 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Example: python -m rlplastic.bench --suite minatar --method fire --seeds 3 --budget short",
     )
     p.add_argument("--suite", help="a shipped suite (atari, minatar) or the path of your own suite .toml file")
-    p.add_argument("--method", default="fire",
-                   help="intervention(s) to evaluate, comma-separated; join methods with '+' to apply them in "
-                        "order (e.g. lnwd+fire). The baselines none and reset are always added. Default: fire")
+    p.add_argument(
+        "--method",
+        default="fire",
+        help="intervention(s) to evaluate, comma-separated; join methods with '+' to apply them in "
+        "order (e.g. lnwd+fire). The baselines none and reset are always added. Default: fire",
+    )
     p.add_argument("--seeds", type=int, default=1, help="number of seeds per method (default 1)")
     p.add_argument("--first-seed", type=int, default=0, help="seeds are first-seed, first-seed+1, ... (default 0)")
-    p.add_argument("--budget", default="smoke",
-                   help="training length defined by the suite: smoke (minutes, a check that things run), "
-                        "short (hours here) or paper (the published length; days on 2 cores). Default: smoke")
-    p.add_argument("--out", type=Path, default=Path("results"),
-                   help="output folder; runs go to OUT/<suite>/<budget>/<method>/seed_<n> (default: results)")
-    p.add_argument("--jobs", type=int, default=1,
-                   help="runs trained at once in separate processes, sharing the CPU cores (default 1)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a setting, repeatable: budget.steps_per_phase=4096, agent.learning_rate=1e-4, "
-                        "env.repeat_action_probability=0, suite.tasks='[\"Pong\",\"Breakout\"]', fire.iters=5")
+    p.add_argument(
+        "--budget",
+        default="smoke",
+        help="training length defined by the suite: smoke (minutes, a check that things run), "
+        "short (hours here) or paper (the published length; days on 2 cores). Default: smoke",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("results"),
+        help="output folder; runs go to OUT/<suite>/<budget>/<method>/seed_<n> (default: results)",
+    )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="runs trained at once in separate processes, sharing the CPU cores (default 1)",
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a setting, repeatable: budget.steps_per_phase=4096, agent.learning_rate=1e-4, "
+        'env.repeat_action_probability=0, suite.tasks=\'["Pong","Breakout"]\', fire.iters=5',
+    )
     p.add_argument("--no-baselines", action="store_true", help="run only the named methods, not none and reset")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--list", action="store_true", help="list suites (with budgets) and methods, then exit")
@@ -63,8 +83,10 @@ def list_catalogue() -> str:
         suite = load_suite(name)
         lines.append(f"  {name:10s} {suite.description}")
         for b, budget in suite.budgets.items():
-            lines.append(f"    --budget {b:6s} {budget.steps_per_phase:>10,} steps x {len(suite.tasks)} tasks x "
-                         f"{budget.cycles} cycles: {budget.about}")
+            lines.append(
+                f"    --budget {b:6s} {budget.steps_per_phase:>10,} steps x {len(suite.tasks)} tasks x "
+                f"{budget.cycles} cycles: {budget.about}"
+            )
     lines.append("methods:")
     for name, cls in interventions.available().items():
         opts = ", ".join(f"{k}={v!r}" for k, v in interventions.option_defaults(name).items())
@@ -113,8 +135,10 @@ def _main(args: argparse.Namespace) -> int:
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     configs = plan(args.suite, methods, seeds, args.budget, parse_assignments(args.overrides))
     first = configs[0]
-    print(f"{len(configs)} runs: suite {first.suite}, budget {first.budget} ({first.cycles} x {len(first.tasks)} "
-          f"phases of {first.steps_per_phase:,} steps), methods {', '.join(methods)}, seeds {seeds}")
+    print(
+        f"{len(configs)} runs: suite {first.suite}, budget {first.budget} ({first.cycles} x {len(first.tasks)} "
+        f"phases of {first.steps_per_phase:,} steps), methods {', '.join(methods)}, seeds {seeds}"
+    )
     if args.budget == "smoke":
         print(SMOKE_WARNING)
     results = executor.run_all(configs, args.out, args.jobs, show_progress=not args.quiet)
@@ -129,6 +153,9 @@ def _main(args: argparse.Namespace) -> int:
         print(f"written: {folder / 'leaderboard.md'}, {folder / 'leaderboard.csv'}, {folder / 'curves.png'}")
     failed = [r for r in results if r.status == "failed"]
     if failed:
-        print(f"{len(failed)} run(s) failed; finished runs are kept and reused on the next call.", file=sys.stderr)
+        print(
+            f"{len(failed)} run(s) failed; finished runs are kept and reused on the next call.",
+            file=sys.stderr,
+        )
         return 1
     return 0

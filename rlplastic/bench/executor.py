@@ -43,4 +43,3 @@ def run_all(configs: list[RunConfig], out: Path, jobs: int = 1, show_progress: b
             results.append(future.result())
     order = {c.relative_dir(): i for i, c in enumerate(configs)}
     return sorted(results, key=lambda r: order[r.config.relative_dir()])
-

@@ -26,10 +26,18 @@ def collect(run_dirs: list[Path]) -> pd.DataFrame:
         episodes = pd.read_csv(path) if path.exists() else pd.DataFrame(columns=["step", "return"])
         for phase, ret in zip(phases, end_of_phase_returns(episodes, phases), strict=True):
             hns = human_normalised(phase.task, ret) if config.scores == "atari_human" else None
-            rows.append({
-                "method": config.method, "seed": config.seed, "phase": phase.index, "label": phase.label,
-                "task": phase.task, "return": ret, "hns": np.nan if hns is None else hns,
-            })
+            rows.append(
+                {
+                    "method": config.method,
+                    "seed": config.seed,
+                    "phase": phase.index,
+                    "label": phase.label,
+                    "task": phase.task,
+                    "return": ret,
+                    "hns": np.nan if hns is None else hns,
+                    "normalised": config.scores == "atari_human",
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -51,16 +59,15 @@ def _cell(mean: float, std: float, digits: int) -> str:
 def wide_table(summary: pd.DataFrame, normalised: bool) -> pd.DataFrame:
     """Methods as rows, phases as columns, ``mean ± sd`` cells; Atari adds the mean HNS over phases."""
     value, digits = ("hns", 2) if normalised else ("return", 1)
-    summary = summary.assign(cell=[_cell(m, s, digits) for m, s in zip(summary[f"{value}_mean"], summary[f"{value}_std"],
-                                                                         strict=True)])
+    summary = summary.assign(
+        cell=[_cell(m, s, digits) for m, s in zip(summary[f"{value}_mean"], summary[f"{value}_std"], strict=True)]
+    )
     table = summary.pivot(index="method", columns="label", values="cell")
     labels = list(dict.fromkeys(summary.sort_values("phase")["label"]))
     table = table[labels]
     if normalised:
         means = summary.groupby("method")["hns_mean"].mean()
         table["mean HNS"] = [f"{means[m]:.2f}" for m in table.index]
-    seeds = summary.groupby("method")[f"{value}_count"].max()
-    table.insert(0, "seeds", [int(seeds[m]) for m in table.index])
     return table
 
 
@@ -103,7 +110,8 @@ def plot_curves(run_dirs: list[Path], path: Path, title: str) -> None:
     ax.set_xlabel("agent steps")
     ax.set_ylabel(f"episode return (rolling mean of {LAST_EPISODES})")
     ax.set_title(title)
-    ax.legend(fontsize=8)
+    if by_method:
+        ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -113,11 +121,15 @@ def build(run_dirs: list[Path], methods: list[str], folder: Path, title: str, no
     """Write ``leaderboard.md``, ``leaderboard.csv`` and ``curves.png`` into ``folder``; return the Markdown."""
     scores = collect(run_dirs)
     summary = summarise(scores)
-    normalised = bool(scores["hns"].notna().any())
+    normalised = bool(scores["normalised"].all())
     table = order_methods(wide_table(summary, normalised), methods)
+    seeds = scores.groupby("method")["seed"].nunique()
+    table.insert(0, "seeds", [int(seeds[m]) for m in table.index])
     what = "human-normalised score" if normalised else "raw return"
-    note = (f"{note}\nCells: {what} on each phase's task at the end of that phase (mean of the last "
-            f"{LAST_EPISODES} training episodes), mean ± sd over seeds.")
+    note = (
+        f"{note}\nCells: {what} on each phase's task at the end of that phase (mean of the last "
+        f"{LAST_EPISODES} training episodes), mean ± sd over seeds; — where no episode ended in that phase."
+    )
     markdown = to_markdown(table, title, note)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "leaderboard.md").write_text(markdown)

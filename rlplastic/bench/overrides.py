@@ -7,8 +7,9 @@ Sections: ``suite.tasks``, ``budget.steps_per_phase``, ``budget.cycles``, ``env.
 from __future__ import annotations
 
 import inspect
-import tomllib
 from typing import Any
+
+import tomllib
 
 from rlplastic.bench.errors import UsageError
 
@@ -27,7 +28,9 @@ def parse_assignments(items: list[str]) -> dict[str, Any]:
     for item in items:
         key, sep, raw = item.partition("=")
         if not sep or "." not in key or not raw:
-            raise UsageError(f"--set {item!r} is malformed; write --set section.key=value (e.g. agent.learning_rate=1e-4)")
+            raise UsageError(
+                f"--set {item!r} is malformed; write --set section.key=value (e.g. agent.learning_rate=1e-4)"
+            )
         out[key.strip()] = parse_value(raw.strip())
     return out
 
@@ -51,7 +54,9 @@ def check_section(section: str, given: dict[str, Any], defaults: dict[str, Any])
     checked = {}
     for key, value in given.items():
         if key not in defaults:
-            raise UsageError(f"--set {section}.{key}: unknown option; valid {section} options: {', '.join(defaults) or 'none'}")
+            raise UsageError(
+                f"--set {section}.{key}: unknown option; valid {section} options: {', '.join(defaults) or 'none'}"
+            )
         checked[key] = coerce(f"{section}.{key}", value, defaults[key])
     return checked
 
@@ -59,7 +64,9 @@ def check_section(section: str, given: dict[str, Any], defaults: dict[str, Any])
 def keyword_defaults(cls: type, skip: tuple[str, ...]) -> dict[str, Any]:
     """The keyword parameters of ``cls.__init__`` with their defaults (for adapter options)."""
     params = inspect.signature(cls.__init__).parameters
-    return {n: p.default for n, p in params.items() if n not in ("self", *skip) and p.default is not inspect.Parameter.empty}
+    return {
+        n: p.default for n, p in params.items() if n not in ("self", *skip) and p.default is not inspect.Parameter.empty
+    }
 
 
 def by_section(overrides: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -52,7 +52,13 @@ class Recorder:
 
     def episode(self, phase: Phase, step: int, episode: Episode) -> None:
         self._episode_writer.writerow(
-            {"phase": phase.index, "task": phase.task, "step": step, "return": episode.ret, "length": episode.length}
+            {
+                "phase": phase.index,
+                "task": phase.task,
+                "step": step,
+                "return": episode.ret,
+                "length": episode.length,
+            }
         )
         self._tb.add_scalar(f"return/{phase.task}", episode.ret, step)
         self._tb.add_scalar("return/all", episode.ret, step)

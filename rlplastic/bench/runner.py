@@ -51,8 +51,15 @@ class _Progress:
 
     def __init__(self, config: RunConfig, initial: int, show: bool) -> None:
         label = f"{config.suite}/{config.method}/seed {config.seed}"
-        self.bar = tqdm(total=config.total_steps, initial=initial, desc=label, unit="step", disable=not show,
-                        leave=False, dynamic_ncols=True)
+        self.bar = tqdm(
+            total=config.total_steps,
+            initial=initial,
+            desc=label,
+            unit="step",
+            disable=not show,
+            leave=False,
+            dynamic_ncols=True,
+        )
         self.last_step, self.last_time = initial, time.perf_counter()
         self.returns: deque[float] = deque(maxlen=20)
 
@@ -112,12 +119,14 @@ def run(config: RunConfig, out_root: Path, show_progress: bool = True) -> RunRes
             env.close()
             _check_finite(learner, f"at the end of phase {phase.label}")
             recorder.flush()
-            store.save_checkpoint({
-                "learner": learner.state_dict(),
-                "method": method.state_dict(),
-                "torch_rng": torch.get_rng_state(),
-                "next_phase": phase.index + 1,
-            })
+            store.save_checkpoint(
+                {
+                    "learner": learner.state_dict(),
+                    "method": method.state_dict(),
+                    "torch_rng": torch.get_rng_state(),
+                    "next_phase": phase.index + 1,
+                }
+            )
     finally:
         recorder.close()
         progress.bar.close()

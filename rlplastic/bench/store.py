@@ -52,7 +52,7 @@ class RunStore:
                 existing = json.loads(path.read_text())
             except json.JSONDecodeError as err:
                 raise UsageError(f"{path} is corrupt ({err}); delete the folder {self.dir} to rerun") from err
-            if existing != self.config.to_json():
+            if existing != json.loads(json.dumps(self.config.to_json())):
                 raise UsageError(
                     f"{self.dir} holds a run with another configuration; use another --out or delete that folder"
                 )
@@ -72,7 +72,9 @@ class RunStore:
         try:
             return torch.load(path, weights_only=False)
         except Exception as err:  # torch raises several types for a damaged file
-            raise UsageError(f"checkpoint {path} is corrupt ({type(err).__name__}); delete it to restart the run") from err
+            raise UsageError(
+                f"checkpoint {path} is corrupt ({type(err).__name__}); delete it to restart the run"
+            ) from err
 
     def mark_done(self, summary: dict[str, Any]) -> None:
         atomic_write_bytes(self.dir / DONE, json.dumps(summary, indent=2).encode())

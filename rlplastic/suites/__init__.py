@@ -6,10 +6,11 @@ written in the same format (see ``atari.toml``).
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from rlplastic.envs import ENV_KINDS, Phase, make_schedule
 

@@ -1,0 +1,76 @@
+"""Bad input: one line naming the problem and the fix, exit code 2, nothing written."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rlplastic.bench.cli import main
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize(
+    "args,expected",
+    [
+        (["--suite", "pong"], "unknown suite 'pong'; valid suites: atari, minatar"),
+        (
+            ["--suite", "minatar", "--method", "magic"],
+            "unknown method 'magic'; valid methods: none, reset, fire",
+        ),
+        (["--suite", "minatar", "--method", "fire+magic"], "unknown method 'magic'"),
+        (
+            ["--suite", "minatar", "--budget", "huge"],
+            "has no budget 'huge'; its budgets: smoke, short, paper",
+        ),
+        (["--suite", "minatar", "--set", "agent.learning_rate"], "is malformed"),
+        (["--suite", "minatar", "--set", "agent.lr=1"], "unknown option; valid agent options: num_envs"),
+        (["--suite", "minatar", "--set", "agent.learning_rate=fast"], "expected a float"),
+        (["--suite", "minatar", "--set", "fire.iters=2.5"], "expected a int"),
+        (["--suite", "minatar", "--set", "dash.lam=0.1"], "'dash' is not a section of this run"),
+        (["--suite", "minatar", "--set", 'suite.tasks=["Pong"]'], "task 'Pong' is not a minatar game"),
+        (["--suite", "minatar", "--set", "agent.anneal_lr='cosine'"], "agent.anneal_lr must be"),
+        (["--suite", "minatar", "--seeds", "0"], "--seeds and --jobs must be at least 1"),
+        (["--suite", "minatar", "--bogus"], "unrecognized arguments: --bogus"),
+        ([], "--suite is required; valid suites: atari, minatar"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    args: list[str], expected: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run_cli([*args, "--out", str(tmp_path / "out")], capsys)
+    assert code == 2
+    assert err.count("\n") == 1, err
+    assert expected in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_malformed_suite_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('env = "minatar"\ntasks = "Breakout"\n')
+    code, _, err = run_cli(["--suite", str(bad), "--out", str(tmp_path / "out")], capsys)
+    assert code == 2 and "'tasks' must be a list" in err and err.count("\n") == 1
+    broken = tmp_path / "broken.toml"
+    broken.write_text("env = [\n")
+    code, _, err = run_cli(["--suite", str(broken)], capsys)
+    assert code == 2 and "is not valid TOML" in err
+
+
+def test_list_and_help_through_the_module(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(["--list"], capsys)
+    assert code == 0
+    for word in ("atari", "minatar", "smoke", "paper", "none", "reset", "fire", "arXiv 2602.08040"):
+        assert word in out
+    done = subprocess.run([sys.executable, "-m", "rlplastic.bench", "--help"], capture_output=True, text=True)
+    assert done.returncode == 0
+    for flag in ("--suite", "--method", "--seeds", "--budget", "--out", "--jobs", "--set", "--list"):
+        assert flag in done.stdout
+    done = subprocess.run([sys.executable, "-m", "rlplastic.bench", "--suite", "nope"], capture_output=True, text=True)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1

@@ -1,0 +1,104 @@
+"""The CLI end to end on tiny budgets with the real environments (ale-py, MinAtar) and TensorBoard."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from rlplastic.bench.cli import main
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize(
+    "suite,tasks",
+    [
+        ("minatar", ["Breakout", "SpaceInvaders", "Freeway", "Asterix", "Seaquest"]),
+        ("atari", ["SpaceInvaders", "BeamRider", "MsPacman"]),
+    ],
+)
+def test_fire_runs_with_its_baselines_and_writes_a_leaderboard(
+    suite: str, tasks: list[str], tiny: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if suite == "minatar":  # MinAtar episodes are short enough to finish within a tiny budget
+        tiny = [*tiny, "--set", "budget.steps_per_phase=1024"]
+    code = main(["--suite", suite, "--method", "fire", "--out", str(tmp_path), "--quiet", *tiny])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "NOT research results" in out
+    group = tmp_path / suite / next(p.name for p in (tmp_path / suite).iterdir())
+    for method in ("none", "reset", "fire"):
+        run = group / method / "seed_0"
+        assert (run / "DONE").exists()
+        config = json.loads((run / "config.json").read_text())
+        assert config["method"] == method and config["tasks"] == tasks
+        metrics = pd.read_csv(run / "metrics.csv")
+        assert sorted(set(metrics["phase"])) == list(range(len(tasks)))
+        events = EventAccumulator(str(run / "tensorboard"))
+        events.Reload()
+        assert {"train/policy_loss", "train/steps_per_s"} <= set(events.Tags()["scalars"])
+        episodes = pd.read_csv(run / "episodes.csv")
+        assert list(episodes.columns) == ["phase", "task", "step", "return", "length"]
+        if suite == "minatar":
+            assert set(episodes["task"]) == set(tasks) - {"Freeway"}  # Freeway lasts 2,500 steps
+    board = (group / "leaderboard.md").read_text()
+    for method in ("| none |", "| reset |", "| fire |"):
+        assert method in board
+    assert ("mean HNS" in board) == (suite == "atari")
+    assert (group / "curves.png").stat().st_size > 0
+    assert len(pd.read_csv(group / "leaderboard.csv")) == 3 * len(tasks)
+    # A second call reuses every finished run instead of training again.
+    assert main(["--suite", suite, "--method", "fire", "--out", str(tmp_path), "--quiet", *tiny]) == 0
+    assert capsys.readouterr().out.count(" reused ") == 3
+
+
+def test_same_seed_same_numbers(tiny: list[str], tmp_path: Path) -> None:
+    args = [
+        "--suite",
+        "minatar",
+        "--method",
+        "fire",
+        "--no-baselines",
+        "--quiet",
+        *tiny,
+        "--set",
+        "budget.steps_per_phase=512",
+    ]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    assert main([*args, "--out", str(tmp_path / "b")]) == 0
+    a, b = (next((tmp_path / d).rglob("seed_0")) for d in ("a", "b"))
+    assert (a / "episodes.csv").read_text() == (b / "episodes.csv").read_text()
+    assert (a / "metrics.csv").read_text().count("\n") > 1
+    drop = ["steps_per_s"]
+    assert pd.read_csv(a / "metrics.csv").drop(columns=drop).equals(pd.read_csv(b / "metrics.csv").drop(columns=drop))
+
+
+def test_user_suite_file(tiny: list[str], tmp_path: Path) -> None:
+    suite = tmp_path / "two_games.toml"
+    suite.write_text(
+        'name = "two"\nenv = "minatar"\nagent = "ppo"\ntasks = ["Asterix", "Breakout"]\n'
+        "[budgets.smoke]\nsteps_per_phase = 256\ncycles = 2\n"
+        '[agent_options]\nencoder = "minatar_cnn"\nobs_scale = 1.0\nclip_reward = false\n'
+    )
+    assert (
+        main(
+            [
+                "--suite",
+                str(suite),
+                "--method",
+                "none",
+                "--no-baselines",
+                "--quiet",
+                "--out",
+                str(tmp_path),
+                *tiny[:-2],
+            ]
+        )
+        == 0
+    )
+    config = json.loads(next(tmp_path.rglob("config.json")).read_text())
+    assert config["suite"] == "two" and config["tasks"] == ["Asterix", "Breakout"] and config["cycles"] == 2
