@@ -15,12 +15,20 @@ def agent_options(name: str) -> list[str]:
     return AGENTS[name][1].option_names()
 
 
-def make(name: str, options: dict[str, Any], obs_shape: tuple[int, ...], num_actions: int, seed: int) -> PPO:
-    """Build agent ``name`` with hyper-parameters ``options`` for the given spaces."""
+def make(
+    name: str,
+    options: dict[str, Any],
+    obs_shape: tuple[int, ...],
+    num_actions: int,
+    seed: int,
+    hooks: Hooks | None = None,
+) -> PPO:
+    """Build agent ``name`` with hyper-parameters ``options`` for the given spaces; ``hooks`` may edit the
+    architecture and optimiser before they are built."""
     if name not in AGENTS:
         raise ValueError(f"unknown agent {name!r}; choose one of {', '.join(AGENTS)}")
     cls, config = AGENTS[name]
-    return cls(config(**options), obs_shape, num_actions, seed)
+    return cls(config(**options), obs_shape, num_actions, seed, hooks)
 
 
 __all__ = ["AGENTS", "PPO", "Batch", "Hooks", "Learner", "PPOConfig", "agent_options", "make"]

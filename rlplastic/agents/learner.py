@@ -39,6 +39,10 @@ class Learner(Protocol):
         """Forget optimiser state (moments, step counts) for ``params``, or for everything if None."""
         ...
 
+    def set_extra_parameters(self, name: str, params: list[nn.Parameter]) -> None:
+        """Train ``params``, added to network ``name`` after its optimiser was built, replacing earlier extras."""
+        ...
+
     def state_dict(self) -> dict[str, Any]: ...
 
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
@@ -51,3 +55,15 @@ def clear_optimizer_state(optimizer: torch.optim.Optimizer, params: Iterable[nn.
         return
     for p in params:
         optimizer.state.pop(p, None)
+
+
+def set_extra_parameters(optimizer: torch.optim.Optimizer, params: list[nn.Parameter]) -> None:
+    """Keep one extra parameter group for parameters added after construction (plasticity injection):
+    the first call adds it, later calls swap its parameters and drop the state of the ones replaced."""
+    if len(optimizer.param_groups) == 1:
+        optimizer.add_param_group({"params": params})
+        return
+    group = optimizer.param_groups[-1]
+    for p in group["params"]:
+        optimizer.state.pop(p, None)
+    group["params"] = list(params)

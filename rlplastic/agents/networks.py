@@ -1,25 +1,71 @@
-"""Networks the agents build, described by an ``ArchSpec`` that interventions may edit before building."""
+"""Networks the agents build, described by an ``ArchSpec`` that interventions may edit before building.
+
+Every network offers interventions two views of itself: ``hidden_layers()`` (each hidden unit's incoming
+layer, activation and outgoing layers, for unit-level methods such as ReDo and CBP) and ``heads`` (the
+output layers, for head resets and plasticity injection).
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+# name -> (conv layers as (channels, kernel, stride), fully connected width, input side length)
+ENCODERS: dict[str, tuple[list[tuple[int, int, int]], int, int]] = {
+    "nature_cnn": ([(32, 8, 4), (64, 4, 2), (64, 3, 1)], 512, 84),  # Mnih et al. 2015
+    "minatar_cnn": ([(16, 3, 1)], 128, 10),  # Young & Tian 2019
+}
+ACTIVATIONS = ("relu", "crelu")
 
 
 @dataclass(frozen=True)
 class ArchSpec:
     """Architecture choices shared by every encoder.
 
-    ``encoder`` names the trunk (``nature_cnn``: Mnih et al. 2015; ``minatar_cnn``: Young & Tian 2019).
-    ``obs_scale`` multiplies raw observations (1/255 for Atari pixels).
+    ``obs_scale`` multiplies raw observations (1/255 for Atari pixels). ``layer_norm`` normalises every
+    hidden pre-activation (LayerNorm over features; over channels and positions for conv maps).
+    ``activation`` is ``relu`` or ``crelu``; ``width`` multiplies every hidden layer's unit count.
     """
 
     encoder: str
     obs_scale: float = 1.0
+    layer_norm: bool = False
+    activation: str = "relu"
+    width: float = 1.0
+
+
+class CReLU(nn.Module):
+    """Concatenated ReLU, [ReLU(z), ReLU(-z)] along the feature axis (Shang et al. 2016)."""
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.relu(torch.cat([z, -z], dim=1))
+
+
+@dataclass(frozen=True)
+class HiddenLayer:
+    """One layer of hidden units: ``incoming`` computes them, ``outgoing`` layers read them.
+
+    An outgoing Linear after a flattened conv map reads ``positions`` columns per channel; with CReLU each
+    unit feeds ``copies`` = 2 channels (unit i and unit i + units).
+    """
+
+    incoming: nn.Linear | nn.Conv2d
+    activation: nn.Module
+    outgoing: tuple[nn.Linear | nn.Conv2d, ...]
+    positions: int = 1
+    copies: int = 1
+
+    @property
+    def units(self) -> int:
+        return self.incoming.out_features if isinstance(self.incoming, nn.Linear) else self.incoming.out_channels
+
+    def outgoing_columns(self, unit: int) -> list[int]:
+        """Input indices (columns, or channels for a conv) of the outgoing layers that read ``unit``."""
+        channels = [unit + c * self.units for c in range(self.copies)]
+        return [ch * self.positions + p for ch in channels for p in range(self.positions)]
 
 
 def orthogonal_init(layer: nn.Module, gain: float = math.sqrt(2), bias: float = 0.0) -> nn.Module:
@@ -29,52 +75,65 @@ def orthogonal_init(layer: nn.Module, gain: float = math.sqrt(2), bias: float = 
     return layer
 
 
-def nature_cnn(in_channels: int) -> tuple[nn.Sequential, int]:
-    """Three convolutions and a 512-unit layer on 84x84 inputs (Mnih et al. 2015)."""
-    body = nn.Sequential(
-        orthogonal_init(nn.Conv2d(in_channels, 32, 8, stride=4)),
-        nn.ReLU(),
-        orthogonal_init(nn.Conv2d(32, 64, 4, stride=2)),
-        nn.ReLU(),
-        orthogonal_init(nn.Conv2d(64, 64, 3, stride=1)),
-        nn.ReLU(),
-        nn.Flatten(),
-        orthogonal_init(nn.Linear(64 * 7 * 7, 512)),
-        nn.ReLU(),
-    )
-    return body, 512
+def _hidden(arch: ArchSpec, units: int, conv: bool) -> list[nn.Module]:
+    norm: list[nn.Module] = []
+    if arch.layer_norm:
+        norm = [nn.GroupNorm(1, units) if conv else nn.LayerNorm(units)]
+    return [*norm, CReLU() if arch.activation == "crelu" else nn.ReLU()]
 
 
-def minatar_cnn(in_channels: int) -> tuple[nn.Sequential, int]:
-    """One 16-filter 3x3 convolution and a 128-unit layer on 10x10 inputs (Young & Tian 2019)."""
-    body = nn.Sequential(
-        orthogonal_init(nn.Conv2d(in_channels, 16, 3, stride=1)),
-        nn.ReLU(),
-        nn.Flatten(),
-        orthogonal_init(nn.Linear(16 * 8 * 8, 128)),
-        nn.ReLU(),
-    )
-    return body, 128
-
-
-ENCODERS: dict[str, Callable[[int], tuple[nn.Sequential, int]]] = {
-    "nature_cnn": nature_cnn,
-    "minatar_cnn": minatar_cnn,
-}
+def build_encoder(arch: ArchSpec, in_channels: int) -> tuple[nn.Sequential, int]:
+    """The encoder named by ``arch`` and the width of its output."""
+    if arch.encoder not in ENCODERS:
+        raise ValueError(f"unknown encoder {arch.encoder!r}; choose one of {', '.join(ENCODERS)}")
+    if arch.activation not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {arch.activation!r}; choose one of {', '.join(ACTIVATIONS)}")
+    convs, fc, side = ENCODERS[arch.encoder]
+    copies = 2 if arch.activation == "crelu" else 1
+    layers: list[nn.Module] = []
+    channels = in_channels
+    for out, kernel, stride in convs:
+        units = max(1, round(out * arch.width))
+        layers += [orthogonal_init(nn.Conv2d(channels, units, kernel, stride)), *_hidden(arch, units, conv=True)]
+        channels, side = units * copies, (side - kernel) // stride + 1
+    units = max(1, round(fc * arch.width))
+    layers += [nn.Flatten(), orthogonal_init(nn.Linear(channels * side * side, units)), *_hidden(arch, units, False)]
+    return nn.Sequential(*layers), units * copies
 
 
 class ActorCritic(nn.Module):
     """A shared encoder with a policy head (gain 0.01) and a value head (gain 1), as in CleanRL's PPO."""
 
+    head_names = ("policy", "value")
+
     def __init__(self, arch: ArchSpec, in_channels: int, num_actions: int) -> None:
         super().__init__()
-        if arch.encoder not in ENCODERS:
-            raise ValueError(f"unknown encoder {arch.encoder!r}; choose one of {', '.join(ENCODERS)}")
-        self.encoder, width = ENCODERS[arch.encoder](in_channels)
+        self.encoder, width = build_encoder(arch, in_channels)
         self.policy = orthogonal_init(nn.Linear(width, num_actions), gain=0.01)
         self.value = orthogonal_init(nn.Linear(width, 1), gain=1.0)
         self.obs_scale = arch.obs_scale
         self.to(memory_format=torch.channels_last)
+
+    @property
+    def heads(self) -> dict[str, nn.Module]:
+        return {name: getattr(self, name) for name in self.head_names}
+
+    def hidden_layers(self) -> list[HiddenLayer]:
+        """The encoder's hidden layers in order; the last one feeds both heads."""
+        mods = list(self.encoder)
+        weights = [i for i, m in enumerate(mods) if isinstance(m, (nn.Linear, nn.Conv2d))]
+        out = []
+        for k, i in enumerate(weights):
+            act = next(m for m in mods[i + 1 :] if isinstance(m, (nn.ReLU, CReLU)))
+            copies = 2 if isinstance(act, CReLU) else 1
+            if k + 1 < len(weights):
+                nxt = mods[weights[k + 1]]
+                positions = nxt.in_features // (mods[i].out_channels * copies) if isinstance(nxt, nn.Linear) else 1
+                outgoing: tuple = (nxt,)
+            else:
+                positions, outgoing = 1, tuple(h for h in self.heads.values() if isinstance(h, nn.Linear))
+            out.append(HiddenLayer(mods[i], act, outgoing, positions, copies))
+        return out
 
     def features(self, obs: torch.Tensor) -> torch.Tensor:
         # channels_last halves the cost of CPU convolutions (measured: 92 vs 197 ms per PPO minibatch);

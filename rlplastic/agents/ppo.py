@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from rlplastic.agents.learner import Batch, clear_optimizer_state
+from rlplastic.agents.learner import Batch, clear_optimizer_state, set_extra_parameters
 from rlplastic.agents.networks import ActorCritic, ArchSpec
 from rlplastic.envs import Phase, VectorEnv
 from rlplastic.envs.episodes import Episode
@@ -67,7 +67,18 @@ class PPOConfig:
 
 
 class Hooks:
-    """What the learner calls back during training; interventions implement these."""
+    """What the learner consults while building and calls back while training; interventions implement these."""
+
+    def modify_arch(self, arch: ArchSpec) -> ArchSpec:
+        """Edit the architecture before the networks are built (LayerNorm, CReLU)."""
+        return arch
+
+    def optimizer_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        """Edit the optimiser's options before it is built (``weight_decay``: decoupled, AdamW-style)."""
+        return options
+
+    def on_rollout(self, learner: PPO, step: int) -> None:
+        """Called before each rollout with the global agent step (for step-scheduled interventions)."""
 
     def after_update(self, learner: PPO, update: int) -> None:
         """Called after every optimiser step (one minibatch)."""
@@ -146,11 +157,15 @@ UpdateCallback = Callable[[int, dict[str, float]], None]
 class PPO:
     """A PPO learner implementing the Learner seam, trained phase by phase."""
 
-    def __init__(self, cfg: PPOConfig, obs_shape: tuple[int, ...], num_actions: int, seed: int) -> None:
+    def __init__(
+        self, cfg: PPOConfig, obs_shape: tuple[int, ...], num_actions: int, seed: int, hooks: Hooks | None = None
+    ) -> None:
         self.cfg = cfg
         self.obs_shape = obs_shape
         self.num_actions = num_actions
-        self.arch = ArchSpec(encoder=cfg.encoder, obs_scale=cfg.obs_scale)
+        hooks = hooks or Hooks()
+        self.arch = hooks.modify_arch(ArchSpec(encoder=cfg.encoder, obs_scale=cfg.obs_scale))
+        self.optimizer_options = hooks.optimizer_options({"weight_decay": 0.0})
         self.networks: dict[str, nn.Module] = {"actor_critic": self._build()}
         self.target_networks: dict[str, nn.Module] = {}
         self.optimizers = {"actor_critic": self._make_optimizer()}
@@ -169,7 +184,15 @@ class PPO:
         return ActorCritic(self.arch, self.obs_shape[0], self.num_actions)
 
     def _make_optimizer(self) -> torch.optim.Optimizer:
+        wd = self.optimizer_options["weight_decay"]
+        if wd > 0:
+            return torch.optim.AdamW(
+                self.net.parameters(), lr=self.cfg.learning_rate, eps=self.cfg.adam_eps, weight_decay=wd
+            )
         return torch.optim.Adam(self.net.parameters(), lr=self.cfg.learning_rate, eps=self.cfg.adam_eps)
+
+    def set_extra_parameters(self, name: str, params: list[nn.Parameter]) -> None:
+        set_extra_parameters(self.optimizers[name], params)
 
     def fresh_network(self, name: str) -> nn.Module:
         if name not in self.networks:
@@ -281,7 +304,9 @@ class PPO:
                     loss = loss + extra
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
-                terms["grad_norm"] = nn.utils.clip_grad_norm_(self.net.parameters(), cfg.max_grad_norm)
+                terms["grad_norm"] = nn.utils.clip_grad_norm_(
+                    [p for g in opt.param_groups for p in g["params"]], cfg.max_grad_norm
+                )
                 opt.step()
                 self.updates += 1
                 hooks.after_update(self, self.updates)
@@ -302,7 +327,7 @@ class PPO:
         updates_in_phase = -(-phase.steps // self.cfg.batch_size)
         obs = env.reset()
         for k in range(updates_in_phase):
-            self.net.train()
+            hooks.on_rollout(self, self.global_step)
             obs = self._collect(env, obs, phase, on_episode)
             stats = self._update(self._learning_rate(k, updates_in_phase), hooks)
             on_update(self.global_step, stats)

@@ -85,15 +85,16 @@ def run(config: RunConfig, out_root: Path, show_progress: bool = True) -> RunRes
     torch.manual_seed(config.seed)
     phases = config.phases()
     probe = _env(config, phases[0])
-    learner = agents.make(config.agent, config.agent_options, probe.obs_shape, probe.num_actions, config.seed)
-    probe.close()
     method = interventions.build(config.method, config.method_options)
+    learner = agents.make(config.agent, config.agent_options, probe.obs_shape, probe.num_actions, config.seed, method)
+    probe.close()
+    method.attach(learner)
     learner.set_run_length(config.total_steps)
     first, status = 0, "ran"
     checkpoint = store.load_checkpoint()
     if checkpoint is not None:
+        method.load_state_dict(checkpoint["method"], learner)  # first: it may rebuild structure (injection)
         learner.load_state_dict(checkpoint["learner"])
-        method.load_state_dict(checkpoint["method"])
         torch.set_rng_state(checkpoint["torch_rng"])
         first, status = checkpoint["next_phase"], "resumed"
         for name in (EPISODES, METRICS):

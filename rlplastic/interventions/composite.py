@@ -7,6 +7,7 @@ from typing import Any
 import torch
 
 from rlplastic.agents import Learner
+from rlplastic.agents.networks import ArchSpec
 from rlplastic.envs import Phase
 from rlplastic.interventions.base import Intervention
 
@@ -19,9 +20,27 @@ class Composite(Intervention):
         self.parts = parts
         self.name = "+".join(p.name for p in parts)
 
+    def modify_arch(self, arch: ArchSpec) -> ArchSpec:
+        for part in self.parts:
+            arch = part.modify_arch(arch)
+        return arch
+
+    def optimizer_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        for part in self.parts:
+            options = part.optimizer_options(options)
+        return options
+
+    def attach(self, learner: Learner) -> None:
+        for part in self.parts:
+            part.attach(learner)
+
     def on_task_switch(self, learner: Learner, phase: Phase) -> None:
         for part in self.parts:
             part.on_task_switch(learner, phase)
+
+    def on_rollout(self, learner: Learner, step: int) -> None:
+        for part in self.parts:
+            part.on_rollout(learner, step)
 
     def after_update(self, learner: Learner, update: int) -> None:
         for part in self.parts:
@@ -34,9 +53,9 @@ class Composite(Intervention):
     def state_dict(self) -> dict[str, Any]:
         return {p.name: p.state_dict() for p in self.parts}
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
+    def load_state_dict(self, state: dict[str, Any], learner: Learner) -> None:
         for p in self.parts:
-            p.load_state_dict(state.get(p.name, {}))
+            p.load_state_dict(state.get(p.name, {}), learner)
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "parts": [p.describe() for p in self.parts]}

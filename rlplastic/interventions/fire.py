@@ -24,8 +24,7 @@ from dataclasses import dataclass
 import torch
 
 from rlplastic.agents import Learner
-from rlplastic.envs import Phase
-from rlplastic.interventions.base import Intervention, weight_layers
+from rlplastic.interventions.base import PointIntervention, When, weight_layers
 
 
 def newton_schulz(matrix: torch.Tensor, iters: int = 10) -> torch.Tensor:
@@ -53,12 +52,12 @@ def fire_weight(weight: torch.Tensor, iters: int = 10) -> torch.Tensor:
 
 
 @dataclass(frozen=True)
-class FireConfig:
+class FireConfig(When):
     iters: int = 10
     reset_optimizer: bool = True
 
 
-class Fire(Intervention):
+class Fire(PointIntervention):
     """Project every Linear/Conv2d weight onto (nearly) its nearest isometry at each task switch."""
 
     name = "fire"
@@ -66,7 +65,7 @@ class Fire(Intervention):
     Config = FireConfig
 
     @torch.no_grad()
-    def on_task_switch(self, learner: Learner, phase: Phase) -> None:
+    def apply(self, learner: Learner) -> None:
         for name, net in learner.networks.items():
             for layer in weight_layers(net):
                 layer.weight.copy_(fire_weight(layer.weight.float(), self.config.iters))

@@ -13,13 +13,40 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from rlplastic.interventions.base import Intervention
+from rlplastic.interventions.cbp import Cbp
 from rlplastic.interventions.composite import Composite
+from rlplastic.interventions.crelu import CReLUMethod
+from rlplastic.interventions.dash import Dash
 from rlplastic.interventions.fire import Fire
+from rlplastic.interventions.headreset import HeadReset
+from rlplastic.interventions.injection import Injection
+from rlplastic.interventions.l2init import L2Init
+from rlplastic.interventions.lnwd import LayerNorm, LayerNormWeightDecay, WeightDecay
 from rlplastic.interventions.none import NoIntervention
+from rlplastic.interventions.redo import Redo
 from rlplastic.interventions.reset import Reset
+from rlplastic.interventions.sp import ShrinkPerturb
 
 ENTRY_POINT_GROUP = "rlplastic.interventions"
-BUILTINS: dict[str, type[Intervention]] = {cls.name: cls for cls in (NoIntervention, Reset, Fire)}
+BUILTINS: dict[str, type[Intervention]] = {
+    cls.name: cls
+    for cls in (
+        NoIntervention,
+        Reset,
+        Fire,
+        Dash,
+        LayerNormWeightDecay,
+        LayerNorm,
+        WeightDecay,
+        ShrinkPerturb,
+        Redo,
+        Cbp,
+        L2Init,
+        HeadReset,
+        Injection,
+        CReLUMethod,
+    )
+}
 BASELINES = ("none", "reset")
 
 
@@ -50,12 +77,18 @@ def split_method(method: str) -> list[str]:
             raise MethodError(f"unknown method {part!r}; valid methods: {', '.join(known)}")
     if len(set(parts)) != len(parts):
         raise MethodError(f"method {method!r} names a part twice; name each method once")
+    for i, a in enumerate(parts):
+        for b in parts[i + 1 :]:
+            reason = known[a].conflicts.get(b) or known[b].conflicts.get(a)
+            if reason:
+                raise MethodError(f"methods {a!r} and {b!r} cannot be combined: {reason}")
     return parts
 
 
 def option_defaults(name: str) -> dict[str, Any]:
     """The hyper-parameters of method ``name`` with their default values."""
-    return {f.name: f.default for f in dataclasses.fields(available()[name].Config)}
+    fields = dataclasses.fields(available()[name].Config)
+    return {f.name: f.default_factory() if f.default is dataclasses.MISSING else f.default for f in fields}
 
 
 def build(method: str, options: dict[str, dict[str, Any]] | None = None) -> Intervention:

@@ -1,23 +1,23 @@
 """``reset``: a fresh network and a fresh optimiser at every task switch (the from-scratch reference).
 
 Equivalent to training each phase from a new random initialisation, so it can neither forget usefully
-nor lose plasticity: the upper reference for plasticity, the lower one for transfer.
+nor lose plasticity: the upper reference for plasticity, the lower one for transfer. Full resets at a
+fixed interval (Nikishin et al., arXiv 2205.07802) are ``--set reset.every=N``.
 """
 
 from __future__ import annotations
 
 from rlplastic.agents import Learner
-from rlplastic.envs import Phase
-from rlplastic.interventions.base import Intervention
+from rlplastic.interventions.base import PointIntervention
 
 
-class Reset(Intervention):
+class Reset(PointIntervention):
     """Re-initialise every network (and its target) and clear all optimiser state."""
 
     name = "reset"
     paper = "from-scratch reference (full reset, cf. Nikishin et al. arXiv 2205.07802)"
 
-    def on_task_switch(self, learner: Learner, phase: Phase) -> None:
+    def apply(self, learner: Learner) -> None:
         for name, net in learner.networks.items():
             fresh = learner.fresh_network(name).state_dict()
             net.load_state_dict(fresh)

@@ -1,0 +1,34 @@
+"""Head reset (Nikishin et al., "The Primacy Bias in Deep RL", arXiv 2205.07802): re-initialise the last
+layer(s) at each task switch, keeping the rest; reset layers get fresh optimiser state.
+
+``layers = 1`` resets the output heads (policy and value for PPO); ``layers = 2`` also the last hidden layer,
+as in the paper's Atari experiments. Target networks, where present, get the same fresh weights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rlplastic.agents import Learner
+from rlplastic.interventions.base import PointIntervention, When, copy_fresh
+
+
+@dataclass(frozen=True)
+class HeadResetConfig(When):
+    layers: int = 1
+
+
+class HeadReset(PointIntervention):
+    name = "headreset"
+    paper = "arXiv 2205.07802"
+    Config = HeadResetConfig
+
+    def apply(self, learner: Learner) -> None:
+        for name, net in learner.networks.items():
+            fresh = learner.fresh_network(name)
+            pairs = [(net.heads[h], fresh.heads[h]) for h in net.head_names]
+            if self.config.layers >= 2:
+                pairs.append((net.hidden_layers()[-1].incoming, fresh.hidden_layers()[-1].incoming))
+            copy_fresh(learner, pairs)
+            if name in learner.target_networks:
+                learner.target_networks[name].load_state_dict(net.state_dict())

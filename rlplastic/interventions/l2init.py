@@ -1,0 +1,49 @@
+"""L2-Init, regenerative regularisation (Kumar et al., arXiv 2308.11958): loss += lam*||theta - theta_0||^2.
+
+theta_0 are the weights at initialisation, snapshotted before training; the term is added to every update's
+loss (all parameters). Default lam = 1e-2, the best value of the paper's sweep.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from rlplastic.agents import Learner
+from rlplastic.interventions.base import Intervention
+
+
+@dataclass(frozen=True)
+class L2InitConfig:
+    lam: float = 1e-2
+
+
+class L2Init(Intervention):
+    name = "l2init"
+    paper = "arXiv 2308.11958"
+    Config = L2InitConfig
+
+    def attach(self, learner: Learner) -> None:
+        self._anchors = {
+            (net_name, p_name): p.detach().clone()
+            for net_name, net in learner.networks.items()
+            for p_name, p in net.named_parameters()
+        }
+
+    def extra_loss(self, learner: Learner) -> torch.Tensor | None:
+        terms = [
+            ((p - self._anchors[(net_name, p_name)]) ** 2).sum()
+            for net_name, net in learner.networks.items()
+            for p_name, p in net.named_parameters()
+            if (net_name, p_name) in self._anchors
+        ]
+        return self.config.lam * torch.stack(terms).sum()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"anchors": self._anchors}
+
+    def load_state_dict(self, state: dict[str, Any], learner: Learner) -> None:
+        if state:
+            self._anchors = state["anchors"]

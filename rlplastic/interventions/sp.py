@@ -1,0 +1,37 @@
+"""Shrink & Perturb (Ash & Adams, arXiv 1910.08475): theta <- lam*theta + sigma*theta_fresh at each switch.
+
+theta_fresh is a new random initialisation of the same network; every parameter (weights, biases,
+normalisation) is interpolated, as in the reference code. Defaults lam = 0.4, sigma = 0.1 (reference code).
+Optimiser state is kept unless ``reset_optimizer``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from rlplastic.agents import Learner
+from rlplastic.interventions.base import PointIntervention, When
+
+
+@dataclass(frozen=True)
+class ShrinkPerturbConfig(When):
+    shrink: float = 0.4
+    perturb: float = 0.1
+    reset_optimizer: bool = False
+
+
+class ShrinkPerturb(PointIntervention):
+    name = "sp"
+    paper = "arXiv 1910.08475"
+    Config = ShrinkPerturbConfig
+
+    @torch.no_grad()
+    def apply(self, learner: Learner) -> None:
+        for name, net in learner.networks.items():
+            fresh = learner.fresh_network(name)
+            for p, q in zip(net.parameters(), fresh.parameters(), strict=True):
+                p.mul_(self.config.shrink).add_(q, alpha=self.config.perturb)
+        if self.config.reset_optimizer:
+            learner.reset_optimizer()
