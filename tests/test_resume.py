@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from rlplastic.bench import runner
@@ -22,8 +23,11 @@ TINY = {
 }
 
 
-def test_resume_after_a_crash_matches_an_uninterrupted_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (config,) = plan("minatar", ["fire"], [0], "smoke", TINY)
+@pytest.mark.parametrize("method", ["fire", "injection", "cbp", "l2init"])
+def test_resume_after_a_crash_matches_an_uninterrupted_run(
+    method: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (config,) = plan("minatar", [method], [0], "smoke", TINY | ({"cbp.maturity": 2} if method == "cbp" else {}))
     whole = runner.run(config, tmp_path / "whole", show_progress=False)
 
     real_env = runner._env
@@ -44,8 +48,10 @@ def test_resume_after_a_crash_matches_an_uninterrupted_run(tmp_path: Path, monke
     monkeypatch.setattr(runner, "_env", real_env)
     resumed = runner.run(config, tmp_path / "crashed", show_progress=False)
     assert resumed.status == "resumed"
-    for name in ("episodes.csv",):
-        assert (resumed.dir / name).read_text() == (whole.dir / name).read_text()
+    assert (resumed.dir / "episodes.csv").read_text() == (whole.dir / "episodes.csv").read_text()
+    drop = ["steps_per_s"]
+    metrics = [pd.read_csv(d / "metrics.csv").drop(columns=drop) for d in (resumed.dir, whole.dir)]
+    assert metrics[0].equals(metrics[1])
 
 
 def test_corrupt_checkpoint_is_a_clear_error(tmp_path: Path) -> None:

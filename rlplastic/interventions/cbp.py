@@ -88,6 +88,7 @@ class Cbp(Intervention):
                 if n:
                     self._replace(h, st, eligible, n, optimizers)
 
+    @torch.no_grad()
     def _replace(self, h, st: dict[str, torch.Tensor], eligible: torch.Tensor, n: int, optimizers: list) -> None:
         correction = 1 - self.config.decay ** st["age"][eligible]
         units = eligible[torch.argsort(st["util"][eligible] / correction)[:n]]
