@@ -6,6 +6,7 @@ For each method: the return on each phase's task at the end of that phase, avera
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -82,33 +83,50 @@ def to_markdown(table: pd.DataFrame, title: str, note: str) -> str:
     return "\n".join([f"## {title}", "", note, "", header, rule, *body, ""])
 
 
+def phase_curve(episodes: pd.DataFrame, phases: list, points: int = 50) -> tuple[np.ndarray, np.ndarray]:
+    """Rolling-mean return on a step grid, computed within each phase and NaN where no episode informs it
+    (before a phase's first episode and after its last), so a plot never bridges two tasks."""
+    xs, ys = [], []
+    for phase in phases:
+        grid = np.linspace(phase.start, phase.end, points)
+        mine = episodes[(episodes["step"] > phase.start) & (episodes["step"] <= phase.end)]
+        values = np.full(points, np.nan)
+        if len(mine):
+            smooth = mine["return"].rolling(LAST_EPISODES, min_periods=1).mean()
+            inside = (grid >= mine["step"].min()) & (grid <= mine["step"].max())
+            values[inside] = np.interp(grid[inside], mine["step"], smooth)
+        xs += [grid, [np.nan]]
+        ys += [values, [np.nan]]
+    return np.concatenate(xs), np.concatenate(ys)
+
+
 def plot_curves(run_dirs: list[Path], path: Path, title: str) -> None:
-    """Episode returns over training steps, one line per method (seed mean of a rolling mean)."""
+    """Episode returns over training steps, one line per method (seed mean of per-phase rolling means)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(9, 4.5))
-    by_method: dict[str, list[pd.Series]] = {}
-    phases = None
+    by_method: dict[str, list[np.ndarray]] = {}
+    grid, phases = None, []
     for run_dir in run_dirs:
         config = read_config(run_dir)
         phases = config.phases()
-        episodes = pd.read_csv(run_dir / EPISODES) if (run_dir / EPISODES).exists() else None
-        if episodes is None or episodes.empty:
-            continue
-        grid = np.linspace(0, config.total_steps, 200)
-        smooth = episodes["return"].rolling(LAST_EPISODES, min_periods=1).mean()
-        by_method.setdefault(config.method, []).append(pd.Series(np.interp(grid, episodes["step"], smooth), index=grid))
+        path_csv = run_dir / EPISODES
+        episodes = pd.read_csv(path_csv) if path_csv.exists() else pd.DataFrame(columns=["step", "return"])
+        grid, values = phase_curve(episodes, phases)
+        by_method.setdefault(config.method, []).append(values)
     for method, curves in by_method.items():
-        mean = pd.concat(curves, axis=1).mean(axis=1)
-        ax.plot(mean.index, mean.values, label=f"{method} ({len(curves)} seeds)")
-    for phase in phases or []:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns stay NaN
+            mean = np.nanmean(np.stack(curves), axis=0)
+        ax.plot(grid, mean, marker=".", ms=3, label=f"{method} ({len(curves)} seeds)")
+    for phase in phases:
         ax.axvline(phase.start, color="grey", lw=0.5, ls="--")
         ax.text(phase.start, 1.0, f" {phase.task}", transform=ax.get_xaxis_transform(), fontsize=7, va="top")
     ax.set_xlabel("agent steps")
-    ax.set_ylabel(f"episode return (rolling mean of {LAST_EPISODES})")
+    ax.set_ylabel(f"episode return (rolling mean of {LAST_EPISODES} within a phase)")
     ax.set_title(title)
     if by_method:
         ax.legend(fontsize=8)
