@@ -102,3 +102,25 @@ def test_user_suite_file(tiny: list[str], tmp_path: Path) -> None:
     )
     config = json.loads(next(tmp_path.rglob("config.json")).read_text())
     assert config["suite"] == "two" and config["tasks"] == ["Asterix", "Breakout"] and config["cycles"] == 2
+
+
+def test_parallel_jobs_give_the_same_runs(tiny: list[str], tmp_path: Path) -> None:
+    args = [
+        "--suite",
+        "minatar",
+        "--method",
+        "fire",
+        "--seeds",
+        "2",
+        "--quiet",
+        *tiny,
+        "--set",
+        "budget.steps_per_phase=256",
+    ]
+    assert main([*args, "--out", str(tmp_path / "serial")]) == 0
+    assert main([*args, "--jobs", "2", "--out", str(tmp_path / "parallel")]) == 0
+    serial = sorted((tmp_path / "serial").rglob("episodes.csv"))
+    assert len(serial) == 6
+    for path in serial:
+        twin = tmp_path / "parallel" / path.relative_to(tmp_path / "serial")
+        assert twin.read_text() == path.read_text()
