@@ -9,7 +9,7 @@ import torch
 from conftest import trained_learner
 from torch import nn
 
-from rlplastic.agents.networks import ActorCritic, ArchSpec, HiddenLayer
+from rlplastic.agents.networks import ActorCritic, ArchSpec, CReLU, HiddenLayer
 from rlplastic.interventions import MethodError, build, split_method
 from rlplastic.interventions.cbp import replacement_count, update_utility
 from rlplastic.interventions.dash import ema_negative_gradient, shrink
@@ -144,7 +144,7 @@ def test_cbp_replaces_lowest_corrected_utility_and_corrects_the_next_bias() -> N
     h = HiddenLayer(inc, nn.ReLU(), (out,))
     stats = {
         "util": torch.tensor([3.0, 1.0, 2.0]),
-        "mean": torch.tensor([0.5, 0.2, 0.1]),
+        "mean": torch.tensor([[0.5, 0.2, 0.1]]),
         "age": torch.tensor([10.0] * 3),
     }
     bias = out.bias.detach().clone()
@@ -154,6 +154,19 @@ def test_cbp_replaces_lowest_corrected_utility_and_corrects_the_next_bias() -> N
     assert torch.allclose(out.bias, bias + w_out * 0.2 / (1 - 0.99**10))
     assert torch.equal(out.weight[:, 1], torch.zeros(2)) and inc.bias[1] == 0
     assert stats["age"].tolist() == [10.0, 0.0, 10.0] and stats["util"][1] == 0
+
+
+def test_cbp_bias_correction_uses_each_crelu_copys_own_mean() -> None:
+    method = build("cbp")
+    inc, out = nn.Linear(2, 2), nn.Linear(4, 1)  # 2 units, CReLU -> 4 features: unit 0 feeds columns 0 and 2
+    h = HiddenLayer(inc, CReLU(), (out,), copies=2)
+    mean = torch.tensor([[0.5, 0.1], [0.2, 0.3]])  # (copies, units)
+    stats = {"util": torch.tensor([1.0, 2.0]), "mean": mean.clone(), "age": torch.tensor([5.0, 5.0])}
+    bias, w = out.bias.detach().clone(), out.weight.detach().clone()
+    method._replace(h, stats, torch.arange(2), 1, [])
+    corr = 1 - 0.99**5
+    assert torch.allclose(out.bias, bias + w[0, 0] * 0.5 / corr + w[0, 2] * 0.2 / corr)
+    assert stats["mean"][:, 0].tolist() == [0.0, 0.0] and stats["mean"][:, 1].tolist() == pytest.approx([0.1, 0.3])
 
 
 # --- Shrink & Perturb, L2-Init ------------------------------------------------------------------------
@@ -267,6 +280,9 @@ def test_composition_applies_in_order_and_refuses_conflicts() -> None:
         split_method("injection+redo")
     with pytest.raises(MethodError, match="cannot be combined"):
         split_method("ln+wd")
+    for other in ("sp", "reset", "dash", "headreset", "cbp"):
+        with pytest.raises(MethodError, match="injection wraps the output heads"):
+            split_method(f"{other}+injection")
 
 
 def test_point_methods_act_at_switches_every_k_steps_and_at_listed_steps() -> None:

@@ -23,7 +23,7 @@ TINY = {
 }
 
 
-@pytest.mark.parametrize("method", ["fire", "injection", "cbp", "l2init"])
+@pytest.mark.parametrize("method", ["fire", "injection", "cbp", "l2init", "dash", "redo"])
 def test_resume_after_a_crash_matches_an_uninterrupted_run(
     method: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

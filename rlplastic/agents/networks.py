@@ -62,9 +62,11 @@ class HiddenLayer:
     def units(self) -> int:
         return self.incoming.out_features if isinstance(self.incoming, nn.Linear) else self.incoming.out_channels
 
-    def outgoing_columns(self, unit: int) -> list[int]:
-        """Input indices (columns, or channels for a conv) of the outgoing layers that read ``unit``."""
-        channels = [unit + c * self.units for c in range(self.copies)]
+    def outgoing_columns(self, unit: int, copy: int | None = None) -> list[int]:
+        """Input indices (columns, or channels for a conv) of the outgoing layers that read ``unit``
+        (only its CReLU ``copy`` if given)."""
+        copies = range(self.copies) if copy is None else [copy]
+        channels = [unit + c * self.units for c in copies]
         return [ch * self.positions + p for ch in channels for p in range(self.positions)]
 
 

@@ -246,8 +246,8 @@ class PPO:
         if cfg.anneal_lr == "phase":
             return cfg.learning_rate * (1.0 - update_in_phase / updates_in_phase)
         if cfg.anneal_lr == "run":
-            done, total = self._lr_progress
-            return cfg.learning_rate * (1.0 - done / total)
+            start, total = self._lr_progress
+            return cfg.learning_rate * max(0.0, 1.0 - (self.global_step - start) / total)
         return cfg.learning_rate
 
     def set_run_length(self, total_steps: int) -> None:
@@ -341,6 +341,7 @@ class PPO:
             "updates": self.updates,
             "rng": self._rng.bit_generator.state,
             "lr_progress": self._lr_progress,
+            "rollout": None if self._rollout is None else vars(self._rollout),  # sample() after a resume
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -352,3 +353,4 @@ class PPO:
         self.updates = state["updates"]
         self._rng.bit_generator.state = state["rng"]
         self._lr_progress = tuple(state["lr_progress"])
+        self._rollout = None if state["rollout"] is None else Rollout(**state["rollout"])

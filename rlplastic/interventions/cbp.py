@@ -66,7 +66,10 @@ class Cbp(Intervention):
         recorders = {name: ActivationRecorder(layers, grad_only=True).start() for name, layers in self._layers.items()}
         self._acts = {name: r.latest for name, r in recorders.items()}
         self._stats = {
-            name: [{k: torch.zeros(h.units) for k in ("util", "mean", "age")} for h in layers]
+            name: [
+                {"util": torch.zeros(h.units), "age": torch.zeros(h.units), "mean": torch.zeros(h.copies, h.units)}
+                for h in layers
+            ]
             for name, layers in self._layers.items()
         }
         self._carry = {name: [0.0] * len(layers) for name, layers in self._layers.items()}
@@ -96,13 +99,15 @@ class Cbp(Intervention):
         bound = math.sqrt(3 / fan_in)
         new = torch.empty_like(h.incoming.weight).uniform_(-bound, bound)
         for u in units.tolist():
-            mean = st["mean"][u] / (1 - self.config.decay ** st["age"][u])
-            for out in h.outgoing:
-                w = out.weight[:, h.outgoing_columns(u)]
-                out.bias += w.reshape(w.shape[0], -1).sum(1) * mean
+            for c in range(h.copies):  # each CReLU copy carries its own mean activation
+                mean = st["mean"][c, u] / (1 - self.config.decay ** st["age"][u])
+                for out in h.outgoing:
+                    w = out.weight[:, h.outgoing_columns(u, c)]
+                    out.bias += w.reshape(w.shape[0], -1).sum(1) * mean
         replace_units(h, units, new, optimizers)
-        for key in ("util", "mean", "age"):
-            st[key][units] = 0.0
+        st["util"][units] = 0.0
+        st["age"][units] = 0.0
+        st["mean"][:, units] = 0.0
 
     def state_dict(self) -> dict[str, Any]:
         return {"stats": self._stats, "carry": self._carry}

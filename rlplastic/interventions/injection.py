@@ -54,14 +54,16 @@ class InjectionConfig(When):
     pass
 
 
-WRAPPED = "injection wraps the output heads, which {} re-initialises or measures as plain layers"
+WRAPPED = "injection wraps the output heads, which {} treats as plain trainable layers"
 
 
 class Injection(PointIntervention):
     name = "injection"
     paper = "arXiv 2305.15555"
     Config = InjectionConfig
-    conflicts: ClassVar[dict[str, str]] = {m: WRAPPED.format(m) for m in ("headreset", "redo", "cbp")}
+    conflicts: ClassVar[dict[str, str]] = {
+        m: WRAPPED.format(m) for m in ("headreset", "redo", "cbp", "sp", "reset", "dash")
+    }
 
     def __init__(self, config: Any | None = None) -> None:
         super().__init__(config)

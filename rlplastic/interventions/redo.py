@@ -66,5 +66,7 @@ class Redo(Intervention):
                 units = dormant_units(unit_activity(h, acts[i]), self.config.tau)
                 counts[name].append(len(units))
                 if len(units):
-                    replace_units(h, units, fresh[i].incoming.weight, list(learner.optimizers.values()))
+                    replace_units(
+                        h, units, fresh[i].incoming.weight, list(learner.optimizers.values()), zero_bias_moments=False
+                    )
         return counts

@@ -18,9 +18,9 @@ def unit_activity(h: HiddenLayer, act: torch.Tensor) -> torch.Tensor:
 
 
 def unit_mean(h: HiddenLayer, act: torch.Tensor) -> torch.Tensor:
-    """Signed mean activation of each unit (CBP's bias correction)."""
+    """Signed mean activation of each unit's output channels, shape (copies, units) (CBP's bias correction)."""
     per_channel = act.transpose(0, 1).reshape(act.shape[1], -1).mean(1)
-    return per_channel.view(h.copies, h.units).mean(0)
+    return per_channel.view(h.copies, h.units)
 
 
 class ActivationRecorder:
@@ -79,10 +79,14 @@ def zero_moments(optimizer: torch.optim.Optimizer, param: nn.Parameter, index: t
 
 @torch.no_grad()
 def replace_units(
-    h: HiddenLayer, units: torch.Tensor, new_incoming: torch.Tensor, optimizers: list[torch.optim.Optimizer]
+    h: HiddenLayer,
+    units: torch.Tensor,
+    new_incoming: torch.Tensor,
+    optimizers: list[torch.optim.Optimizer],
+    zero_bias_moments: bool = True,
 ) -> None:
     """Give ``units`` new incoming weights and a zero bias, zero their outgoing weights and the Adam moments
-    of all of those weights."""
+    of those weights (and of the bias unless ``zero_bias_moments`` is False, as in ReDo's official code)."""
     idx = torch.as_tensor(units, dtype=torch.long)
     h.incoming.weight[idx] = new_incoming[idx].to(h.incoming.weight.dtype)
     h.incoming.bias[idx] = 0.0
@@ -91,6 +95,7 @@ def replace_units(
         out.weight[:, cols] = 0.0
     for opt in optimizers:
         zero_moments(opt, h.incoming.weight, (idx,))
-        zero_moments(opt, h.incoming.bias, (idx,))
+        if zero_bias_moments:
+            zero_moments(opt, h.incoming.bias, (idx,))
         for out in h.outgoing:
             zero_moments(opt, out.weight, (slice(None), cols))
