@@ -80,11 +80,7 @@ def _tag(values: dict[str, Any]) -> str:
 
 
 def _env_defaults(suite: Suite) -> dict[str, Any]:
-    if suite.env == "atari":
-        from rlplastic.envs.atari import AtariVector as adapter
-    else:
-        from rlplastic.envs.minatar import MinAtarVector as adapter
-    return keyword_defaults(adapter, skip=("game", "num_envs", "seed")) | suite.env_options
+    return keyword_defaults(envs.adapter(suite.env), skip=("game", "num_envs", "seed")) | suite.env_options
 
 
 def _check_tasks(suite: Suite, tasks: list[str]) -> None:

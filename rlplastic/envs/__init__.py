@@ -10,17 +10,22 @@ from rlplastic.envs.vector import VectorEnv
 ENV_KINDS = ("atari", "minatar")
 
 
-def make_env(kind: str, task: str, num_envs: int, seed: int, options: dict[str, Any]) -> VectorEnv:
-    """Build ``num_envs`` copies of ``task`` for the adapter ``kind`` (imported lazily: ale-py is heavy)."""
+def adapter(kind: str) -> type:
+    """The vector-environment class of adapter ``kind`` (imported lazily: ale-py is heavy)."""
     if kind == "atari":
         from rlplastic.envs.atari import AtariVector
 
-        return AtariVector(task, num_envs, seed, **options)
+        return AtariVector
     if kind == "minatar":
         from rlplastic.envs.minatar import MinAtarVector
 
-        return MinAtarVector(task, num_envs, seed, **options)
+        return MinAtarVector
     raise ValueError(f"unknown environment kind {kind!r}; choose one of {', '.join(ENV_KINDS)}")
+
+
+def make_env(kind: str, task: str, num_envs: int, seed: int, options: dict[str, Any]) -> VectorEnv:
+    """Build ``num_envs`` copies of ``task`` for the adapter ``kind``."""
+    return adapter(kind)(task, num_envs, seed, **options)
 
 
 def task_names(kind: str) -> tuple[str, ...] | None:
@@ -32,4 +37,4 @@ def task_names(kind: str) -> tuple[str, ...] | None:
     return None
 
 
-__all__ = ["ENV_KINDS", "Phase", "VectorEnv", "make_env", "make_schedule", "task_names"]
+__all__ = ["ENV_KINDS", "Phase", "VectorEnv", "adapter", "make_env", "make_schedule", "task_names"]

@@ -101,6 +101,12 @@ def copy_fresh(learner: Learner, pairs: list[tuple[nn.Module, nn.Module]]) -> No
         learner.reset_optimizer(list(live.parameters()))
 
 
+def sync_target(learner: Learner, name: str) -> None:
+    """Give network ``name``'s target network (if it has one) the online network's current weights."""
+    if name in learner.target_networks:
+        learner.target_networks[name].load_state_dict(learner.networks[name].state_dict())
+
+
 def weight_layers(module: nn.Module) -> Iterator[nn.Module]:
     """Every Linear and Conv2d layer of ``module``: the layers re-initialising methods act on."""
     for layer in module.modules():

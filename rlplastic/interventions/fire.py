@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import torch
 
 from rlplastic.agents import Learner
-from rlplastic.interventions.base import PointIntervention, When, weight_layers
+from rlplastic.interventions.base import PointIntervention, When, sync_target, weight_layers
 
 
 def newton_schulz(matrix: torch.Tensor, iters: int = 10) -> torch.Tensor:
@@ -69,7 +69,6 @@ class Fire(PointIntervention):
         for name, net in learner.networks.items():
             for layer in weight_layers(net):
                 layer.weight.copy_(fire_weight(layer.weight.float(), self.config.iters))
-            if name in learner.target_networks:
-                learner.target_networks[name].load_state_dict(net.state_dict())
+            sync_target(learner, name)
         if self.config.reset_optimizer:
             learner.reset_optimizer()

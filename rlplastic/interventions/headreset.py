@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rlplastic.agents import Learner
-from rlplastic.interventions.base import PointIntervention, When, copy_fresh
+from rlplastic.interventions.base import PointIntervention, When, copy_fresh, sync_target
 
 
 @dataclass(frozen=True)
@@ -30,5 +30,4 @@ class HeadReset(PointIntervention):
             if self.config.layers >= 2:
                 pairs.append((net.hidden_layers()[-1].incoming, fresh.hidden_layers()[-1].incoming))
             copy_fresh(learner, pairs)
-            if name in learner.target_networks:
-                learner.target_networks[name].load_state_dict(net.state_dict())
+            sync_target(learner, name)

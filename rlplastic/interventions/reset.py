@@ -8,7 +8,7 @@ fixed interval (Nikishin et al., arXiv 2205.07802) are ``--set reset.every=N``.
 from __future__ import annotations
 
 from rlplastic.agents import Learner
-from rlplastic.interventions.base import PointIntervention
+from rlplastic.interventions.base import PointIntervention, sync_target
 
 
 class Reset(PointIntervention):
@@ -21,6 +21,5 @@ class Reset(PointIntervention):
         for name, net in learner.networks.items():
             fresh = learner.fresh_network(name).state_dict()
             net.load_state_dict(fresh)
-            if name in learner.target_networks:
-                learner.target_networks[name].load_state_dict(fresh)
+            sync_target(learner, name)
         learner.reset_optimizer()
