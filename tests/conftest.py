@@ -22,19 +22,29 @@ def tiny() -> list[str]:
     return args
 
 
-def trained_learner(hooks=None, **options):
-    """A real PPO learner on MinAtar Breakout after one small rollout and update (its buffer is filled)."""
+TINY_DQN = {"learning_starts": 32, "batch_size": 16, "buffer_size": 2000, "target_network_frequency": 50}
+
+
+def trained_learner(hooks=None, agent: str = "ppo", iterations: int = 2, **options):
+    """A real learner on MinAtar Breakout after a few small iterations (its buffer is filled, it has updated)."""
     from rlplastic import agents
     from rlplastic.agents import Hooks
     from rlplastic.envs import Phase, make_env
+    from rlplastic.envs.seeding import env_seeds
     from rlplastic.suites import load_suite
 
     suite = load_suite("minatar")
-    opts = suite.agent_options | {"num_envs": 8, "num_steps": 16, "num_minibatches": 2, "update_epochs": 1} | options
-    env = make_env("minatar", "Breakout", opts["num_envs"], 0, suite.env_options)
-    learner = agents.make("ppo", opts, env.obs_shape, env.num_actions, seed=0, hooks=hooks)
+    small = {"num_envs": 8, "num_steps": 16, "num_minibatches": 2, "update_epochs": 1} if agent == "ppo" else TINY_DQN
+    opts = suite.agents[agent] | small | options
+    env = make_env("minatar", "Breakout", env_seeds(0, 0, opts["num_envs"]), suite.env_options)
+    learner = agents.make(agent, opts, agents.env_spec(env), seed=0, hooks=hooks)
     if hooks is not None and hasattr(hooks, "attach"):
         hooks.attach(learner)
-    learner.learn(env, Phase(0, "Breakout", 0, 128), hooks or Hooks(), lambda *a: None, lambda *a: None)
+    if agent == "dqn":
+        iterations = max(iterations, 64)  # past learning_starts
+    learner.start_phase(env, Phase(0, "Breakout", 0, iterations * learner.iteration_steps), iterations)
+    for _ in range(iterations):
+        learner.collect(lambda *a: None)
+        learner.update(hooks or Hooks())
     env.close()
     return learner

@@ -8,6 +8,10 @@ import pytest
 import torch
 from torch import nn
 
+from rlplastic.agents.learner import LearnerBase
+from rlplastic.bench.runner import act_at_boundary
+from rlplastic.envs import Phase
+from rlplastic.interventions.base import Boundary
 from rlplastic.interventions.fire import Fire, FireConfig, fire_weight, newton_schulz
 
 
@@ -73,8 +77,8 @@ def test_ill_conditioned_gap_is_the_official_behaviour() -> None:
     assert s.min() < 0.1
 
 
-class TinyLearner:
-    """The Learner seam reduced to what FIRE touches."""
+class TinyLearner(LearnerBase):
+    """The Learner seam reduced to what FIRE and the runner's boundary step touch."""
 
     def __init__(self) -> None:
         self.networks = {"net": nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8, 4))}
@@ -85,15 +89,19 @@ class TinyLearner:
         self.optimizer_resets += 1
 
 
+def switch() -> Boundary:
+    return Boundary(128, 0, Phase(1, "B", 128, 128), switch=True, probe=lambda n: {})
+
+
 def test_intervention_keeps_biases_updates_target_and_resets_optimizer() -> None:
     learner = TinyLearner()
     net = learner.networks["net"]
     biases = [net[0].bias.clone(), net[3].bias.clone()]
     expected = [fire_weight(net[0].weight.detach()), fire_weight(net[3].weight.detach())]
-    Fire(FireConfig()).on_task_switch(learner, phase=None)  # type: ignore[arg-type]
+    assert act_at_boundary(Fire(FireConfig()), learner, switch())  # type: ignore[arg-type]
     assert torch.equal(net[0].bias, biases[0]) and torch.equal(net[3].bias, biases[1])
     assert torch.allclose(net[0].weight, expected[0]) and torch.allclose(net[3].weight, expected[1])
     assert torch.equal(learner.target_networks["net"][0].weight, net[0].weight)
     assert learner.optimizer_resets == 1
-    Fire(FireConfig(reset_optimizer=False)).on_task_switch(learner, phase=None)  # type: ignore[arg-type]
+    assert act_at_boundary(Fire(FireConfig(reset_optimizer=False)), learner, switch())  # type: ignore[arg-type]
     assert learner.optimizer_resets == 1

@@ -189,7 +189,7 @@ def test_l2_init_gradient_is_two_lambda_delta() -> None:
     with torch.no_grad():
         learner.net.value.weight += 0.5
     learner.net.zero_grad()
-    method.extra_loss(learner).backward()
+    method.extra_loss(learner, "actor_critic").backward()
     assert torch.allclose(learner.net.value.weight.grad, torch.full_like(learner.net.value.weight, 2 * 0.01 * 0.5))
     assert torch.equal(learner.net.policy.weight.grad, torch.zeros_like(learner.net.policy.weight))
 
@@ -210,7 +210,7 @@ def test_injection_keeps_the_output_and_trains_only_the_new_head_and_encoder() -
     snapshot = {k: v.clone() for k, v in learner.net.state_dict().items()}
     opt = learner.optimizers["actor_critic"]
     opt.zero_grad()
-    learner.loss(batch).backward()
+    learner.losses(batch)["actor_critic"].backward()
     opt.step()
     changed = {k for k, v in learner.net.state_dict().items() if not torch.equal(v, snapshot[k])}
     assert {"policy.new.weight", "value.new.weight", "encoder.0.weight"} <= changed
@@ -285,12 +285,18 @@ def test_composition_applies_in_order_and_refuses_conflicts() -> None:
             split_method(f"{other}+injection")
 
 
+def boundary(step: int, previous: int, switch: bool = False):
+    from rlplastic.envs import Phase
+    from rlplastic.interventions.base import Boundary
+
+    return Boundary(step, previous, Phase(0, "Breakout", 0, 1), switch, probe=lambda n: {})
+
+
 def test_point_methods_act_at_switches_every_k_steps_and_at_listed_steps() -> None:
     calls: list[int] = []
     method = build("fire", {"fire": {"at_switch": False, "every": 1000, "at_steps": [700]}})
-    method.apply = lambda learner: calls.append(step)  # type: ignore[method-assign]
-    for step in range(0, 4096, 512):  # rollout boundaries 0, 512, ..., 3584
-        method.on_rollout(None, step)  # type: ignore[arg-type]
+    method.apply = lambda learner, b=None: calls.append(b.step)  # type: ignore[method-assign]
+    for step in range(0, 4096, 512):  # iteration boundaries 0, 512, ..., 3584
+        method.act(None, boundary(step, step - 512))  # type: ignore[arg-type]
     assert calls == [1024, 2048, 3072]  # 700 and 1000 both fall due at 1024: one application
-    method.on_task_switch(None, None)  # type: ignore[arg-type]
-    assert calls == [1024, 2048, 3072]
+    assert not method.act(None, boundary(3700, 3600, switch=True))  # type: ignore[arg-type]  # at_switch=false

@@ -34,7 +34,7 @@ class Halve(PointIntervention):
     Config = HalveConfig
 
     @torch.no_grad()
-    def apply(self, learner):
+    def apply(self, learner, boundary=None):
         for net in learner.networks.values():
             for p in net.parameters():
                 p.mul_(self.config.factor)

@@ -1,17 +1,36 @@
+"""PPO's learning-rate schedules, through real iterations on MinAtar."""
+
 from __future__ import annotations
 
 import pytest
-from conftest import trained_learner
+
+from rlplastic import agents
+from rlplastic.agents import Hooks
+from rlplastic.envs import Phase, make_env
+from rlplastic.envs.seeding import env_seeds
+from rlplastic.suites import load_suite
 
 
-@pytest.mark.parametrize("mode,expected", [("run", 0.1), ("none", 1.0)])
-def test_learning_rate_schedules(mode: str, expected: float) -> None:
-    learner = trained_learner(anneal_lr=mode)
-    learner.set_run_length(1000)
-    learner.global_step += 900  # 90 % of the run done
-    assert learner._learning_rate(0, 10) == pytest.approx(learner.cfg.learning_rate * expected)
+def rates_of_four_iterations(mode: str) -> list[float]:
+    suite = load_suite("minatar")
+    opts = suite.agents["ppo"] | {"num_envs": 4, "num_steps": 8, "num_minibatches": 1, "update_epochs": 1}
+    env = make_env("minatar", "Breakout", env_seeds(0, 0, 4), suite.env_options)
+    learner = agents.make("ppo", opts | {"anneal_lr": mode}, agents.env_spec(env), 0)
+    learner.set_run_length(4 * learner.iteration_steps)
+    learner.start_phase(env, Phase(0, "Breakout", 0, 4 * learner.iteration_steps), 4)
+    rates = []
+    for _ in range(4):
+        learner.collect(lambda *a: None)
+        rates.append(learner.update(Hooks())["learning_rate"])
+    return [r / opts["learning_rate"] for r in rates]
 
 
-def test_phase_schedule_anneals_within_the_phase() -> None:
-    learner = trained_learner(anneal_lr="phase")
-    assert learner._learning_rate(3, 4) == pytest.approx(learner.cfg.learning_rate * 0.25)
+@pytest.mark.parametrize("mode", ["run", "phase"])
+def test_annealing_uses_the_progress_before_each_iteration(mode: str) -> None:
+    # Iteration k of 4 trains at 1 - k/4: the first at the full rate, the last at a quarter, never at 0
+    # (the rate used to be computed after the rollout, so the last update of a run got 0).
+    assert rates_of_four_iterations(mode) == pytest.approx([1.0, 0.75, 0.5, 0.25])
+
+
+def test_constant_rate() -> None:
+    assert rates_of_four_iterations("none") == pytest.approx([1.0] * 4)

@@ -21,23 +21,45 @@ TINY = {
     "agent.update_epochs": 1,
     "budget.steps_per_phase": 256,
 }
+TINY_DQN = {
+    "agent.learning_starts": 64,
+    "agent.batch_size": 16,
+    "agent.target_network_frequency": 100,
+    "agent.buffer_size": 5000,
+    "agent.log_interval": 100,
+    "budget.steps_per_phase": 256,
+}
+EXTRA = {"cbp": {"cbp.maturity": 2}, "redo": {"redo.period": 50}, "dash": {"dash.batches": 2, "dash.batch_size": 64}}
+CASES = [("ppo", m) for m in ("fire", "injection", "cbp", "l2init", "dash", "redo")]
+CASES += [("dqn", m) for m in ("none", "fire", "dash", "injection", "redo")]
 
 
-@pytest.mark.parametrize("method", ["fire", "injection", "cbp", "l2init", "dash", "redo"])
-def test_resume_after_a_crash_matches_an_uninterrupted_run(
-    method: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    (config,) = plan("minatar", [method], [0], "smoke", TINY | ({"cbp.maturity": 2} if method == "cbp" else {}))
-    whole = runner.run(config, tmp_path / "whole", show_progress=False)
+def tiny_config(agent: str, method: str, **extra):
+    base = TINY if agent == "ppo" else TINY_DQN
+    (config,) = plan("minatar", [method], [0], "smoke", base | EXTRA.get(method, {}) | extra, agent=agent)
+    return config
 
+
+def crash_at(index: int, monkeypatch: pytest.MonkeyPatch):
     real_env = runner._env
 
-    def crash_at_phase_3(cfg, phase):
-        if phase.index == 3:
+    def crash(cfg, phase, stream="train"):
+        if phase.index == index:
             raise KeyboardInterrupt
-        return real_env(cfg, phase)
+        return real_env(cfg, phase, stream)
 
-    monkeypatch.setattr(runner, "_env", crash_at_phase_3)
+    monkeypatch.setattr(runner, "_env", crash)
+    return real_env
+
+
+@pytest.mark.parametrize("agent,method", CASES)
+def test_resume_after_a_crash_matches_an_uninterrupted_run(
+    agent: str, method: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tiny_config(agent, method)
+    whole = runner.run(config, tmp_path / "whole", show_progress=False)
+    real_env = crash_at(3, monkeypatch)
+
     with pytest.raises(KeyboardInterrupt):
         runner.run(config, tmp_path / "crashed", show_progress=False)
     store = RunStore(tmp_path / "crashed", config)
@@ -52,6 +74,26 @@ def test_resume_after_a_crash_matches_an_uninterrupted_run(
     drop = ["steps_per_s"]
     metrics = [pd.read_csv(d / "metrics.csv").drop(columns=drop) for d in (resumed.dir, whole.dir)]
     assert metrics[0].equals(metrics[1])
+
+
+def test_dqn_without_buffer_in_checkpoints_resumes_from_an_empty_buffer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with_buffer = tiny_config("dqn", "none")
+    without = tiny_config("dqn", "none", **{"agent.checkpoint_buffer": False})
+    sizes = {}
+    for config in (with_buffer, without):
+        real_env = crash_at(3, monkeypatch)
+        with pytest.raises(KeyboardInterrupt):
+            runner.run(config, tmp_path, show_progress=False)
+        store = RunStore(tmp_path, config)
+        sizes[config.agent_options["checkpoint_buffer"]] = (store.dir / CHECKPOINT).stat().st_size
+        checkpoint = store.load_checkpoint()
+        assert (checkpoint["learner"]["buffer"] is None) == (not config.agent_options["checkpoint_buffer"])
+        monkeypatch.setattr(runner, "_env", real_env)
+        assert runner.run(config, tmp_path, show_progress=False).status == "resumed"
+    # 3 phases x 256 MinAtar transitions of 1,000 bytes each are in one checkpoint and not in the other.
+    assert sizes[True] - sizes[False] > 3 * 256 * 1000
 
 
 def test_corrupt_checkpoint_is_a_clear_error(tmp_path: Path) -> None:

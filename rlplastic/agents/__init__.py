@@ -1,34 +1,52 @@
-"""Agents (PPO for now) and the networks they build, behind the Learner seam."""
+"""Agents (PPO, DQN) and the networks they build, behind the Learner seam of ``rlplastic.agents.learner``.
+
+Adding an agent: one module with a class implementing ``Learner`` (with a ``Config`` dataclass whose
+``iteration_steps`` says how many agent steps one iteration takes), plus one line in ``AGENTS``.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from rlplastic.agents.learner import Batch, Learner
-from rlplastic.agents.ppo import PPO, Hooks, PPOConfig
+from rlplastic.agents.dqn import DQN, DQNConfig
+from rlplastic.agents.learner import ActionSpec, Batch, EnvSpec, Hooks, Learner, StepResult, VectorEnv, env_spec
+from rlplastic.agents.ppo import PPO, PPOConfig
 
-AGENTS = {"ppo": (PPO, PPOConfig)}
+AGENTS: dict[str, type] = {"ppo": PPO, "dqn": DQN}
+
+
+def config_class(name: str) -> type:
+    if name not in AGENTS:
+        raise ValueError(f"unknown agent {name!r}; choose one of {', '.join(AGENTS)}")
+    return AGENTS[name].Config
 
 
 def agent_options(name: str) -> list[str]:
     """The hyper-parameter names an agent accepts (for validating ``--set agent.X=...``)."""
-    return AGENTS[name][1].option_names()
+    return config_class(name).option_names()
 
 
-def make(
-    name: str,
-    options: dict[str, Any],
-    obs_shape: tuple[int, ...],
-    num_actions: int,
-    seed: int,
-    hooks: Hooks | None = None,
-) -> PPO:
-    """Build agent ``name`` with hyper-parameters ``options`` for the given spaces; ``hooks`` may edit the
-    architecture and optimiser before they are built."""
-    if name not in AGENTS:
-        raise ValueError(f"unknown agent {name!r}; choose one of {', '.join(AGENTS)}")
-    cls, config = AGENTS[name]
-    return cls(config(**options), obs_shape, num_actions, seed, hooks)
+def make(name: str, options: dict[str, Any], spec: EnvSpec, seed: int, hooks: Hooks | None = None) -> Learner:
+    """Build agent ``name`` with hyper-parameters ``options`` for the environments ``spec``; ``hooks`` may edit
+    the architecture and optimiser before they are built."""
+    return AGENTS[name](config_class(name)(**options), spec, seed, hooks)
 
 
-__all__ = ["AGENTS", "PPO", "Batch", "Hooks", "Learner", "PPOConfig", "agent_options", "make"]
+__all__ = [
+    "AGENTS",
+    "DQN",
+    "PPO",
+    "ActionSpec",
+    "Batch",
+    "DQNConfig",
+    "EnvSpec",
+    "Hooks",
+    "Learner",
+    "PPOConfig",
+    "StepResult",
+    "VectorEnv",
+    "agent_options",
+    "config_class",
+    "env_spec",
+    "make",
+]

@@ -1,34 +1,196 @@
-"""The Learner seam: what every agent offers the interventions.
+"""The agent-neutral seam: what every agent offers the runner and the interventions, in one file.
 
-Interventions only see this interface, never a concrete agent, so a method written once works for PPO,
-DQN and SAC alike.
+- ``VectorEnv``: what an environment adapter offers an agent (``StepResult`` keeps termination and
+  truncation apart and carries the final observation, which off-policy agents and time-limited tasks need).
+- ``ActionSpec``: discrete ``n`` actions or a continuous box.
+- ``Network``: what a network offers interventions (``heads``, ``hidden_layers()``).
+- ``Hooks``: what an intervention may do while an agent is built and while it trains.
+- ``Learner``: what an agent offers the runner (``collect``/``update``, one iteration at a time) and the
+  interventions (networks, targets, optimisers, data, losses).
+
+One clock. The runner alone drives training, one iteration (``iteration_steps`` agent steps) at a time, and
+it alone decides at each iteration boundary whether an intervention acts (``Intervention.act``), so no
+method can act twice at one step. After an intervention edits weights at a boundary the runner calls
+``sync_targets()``: target networks are set in one place. Hooks called inside an update (``after_update``:
+ReDo's period, continual backprop) leave targets to the agent's own target schedule, as the official code
+of those methods does.
+
+A new agent is one module implementing ``Learner`` plus one line in ``rlplastic.agents.AGENTS``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any, Protocol, runtime_checkable
+import copy
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+import numpy as np
 import torch
 from torch import nn
 
+from rlplastic.envs.episodes import Episode
+from rlplastic.envs.schedule import Phase
+
+if TYPE_CHECKING:
+    from rlplastic.agents.networks import ArchSpec, HiddenLayer
+
 Batch = dict[str, torch.Tensor]
+EpisodeCallback = Callable[[Phase, int, Episode], None]
 
 
+# --- environments ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ActionSpec:
+    """Discrete actions (``n`` > 0) or a continuous box of ``shape`` within [low, high]."""
+
+    n: int = 0
+    shape: tuple[int, ...] = ()
+    low: float = -1.0
+    high: float = 1.0
+
+    @property
+    def discrete(self) -> bool:
+        return self.n > 0
+
+
+@dataclass
+class StepResult:
+    """One vector step. ``obs`` already holds the next episode's first observation where an episode ended;
+    ``final_obs[i]`` is the last observation of the episode that ended in env i (zeros elsewhere)."""
+
+    obs: np.ndarray
+    reward: np.ndarray
+    terminated: np.ndarray
+    truncated: np.ndarray
+    final_obs: np.ndarray
+    episodes: list[Episode] = field(default_factory=list)
+
+    @property
+    def done(self) -> np.ndarray:
+        return np.logical_or(self.terminated, self.truncated)
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """What an agent needs to know of a schedule's environments to build its networks and buffers."""
+
+    obs_shape: tuple[int, ...]
+    action_spec: ActionSpec
+    frame_stack: int = 1
+
+
+class VectorEnv(Protocol):
+    """``num_envs`` copies of one task. Every task of a schedule shares ``obs_shape`` and ``action_spec`` so one
+    network serves them all. ``frame_stack`` > 1 says ``obs[:, k]`` are the last k frames, oldest first, with
+    zero frames before an episode's start (replay buffers then store each frame once)."""
+
+    num_envs: int
+    obs_shape: tuple[int, ...]
+    action_spec: ActionSpec
+    frame_stack: int
+
+    def reset(self) -> np.ndarray: ...
+
+    def step(self, actions: np.ndarray) -> StepResult: ...
+
+    def close(self) -> None: ...
+
+
+def env_spec(env: VectorEnv) -> EnvSpec:
+    return EnvSpec(tuple(env.obs_shape), env.action_spec, env.frame_stack)
+
+
+# --- networks -------------------------------------------------------------------------------------------
+@runtime_checkable
+class Network(Protocol):
+    """What interventions may assume of a network.
+
+    ``heads``: the output layers by name (``head_names`` in order): reset by head reset, wrapped by plasticity
+    injection. ``hidden_layers()``: every layer of hidden units in order, each with its incoming layer, its
+    activation module and the layers that read it (the last one's readers are the heads): the units ReDo and
+    continual backprop recycle.
+    """
+
+    head_names: tuple[str, ...]
+
+    @property
+    def heads(self) -> dict[str, nn.Module]: ...
+
+    def hidden_layers(self) -> list[HiddenLayer]: ...
+
+
+# --- hooks ----------------------------------------------------------------------------------------------
+class Hooks:
+    """What an agent consults while it is built and calls back while it trains; interventions override these.
+
+    - ``modify_arch``: edit the architecture before any network is built (LayerNorm, CReLU).
+    - ``optimizer_options``: edit the optimiser options before it is built (``weight_decay``, decoupled).
+    - ``after_update``: after every optimiser step; ``update`` counts gradient steps over the run.
+    - ``extra_loss``: a term added to network ``network``'s loss in every update (L2-init).
+
+    Acting at iteration boundaries (task switches, every N steps, at step S) is ``Intervention.act``, called
+    by the runner only.
+    """
+
+    def modify_arch(self, arch: ArchSpec) -> ArchSpec:
+        return arch
+
+    def optimizer_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        return options
+
+    def after_update(self, learner: Learner, update: int) -> None:
+        """Called after every optimiser step."""
+
+    def extra_loss(self, learner: Learner, network: str) -> torch.Tensor | None:
+        return None
+
+
+# --- the learner ----------------------------------------------------------------------------------------
 @runtime_checkable
 class Learner(Protocol):
     networks: dict[str, nn.Module]
-    """Online networks by name."""
+    """Online networks by name; each satisfies ``Network``."""
     target_networks: dict[str, nn.Module]
-    """Target network of each online network that has one (same key); empty for PPO."""
+    """The target network of each online network that has one (same key); empty for PPO."""
     optimizers: dict[str, torch.optim.Optimizer]
+    """The optimiser of each online network (same key)."""
+    global_step: int
+    """Agent steps taken so far (summed over environments)."""
+    updates: int
+    """Gradient steps taken so far."""
+    iteration_steps: int
+    """Agent steps per iteration: phases are rounded to whole iterations, interventions act between them."""
+    log_every: int
+    """Agent steps between metric rows (a multiple of ``iteration_steps``)."""
 
-    def sample(self, n: int) -> Batch:
-        """A batch of ``n`` recent transitions from the rollout or replay buffer."""
+    # training, driven by the runner
+    def start_phase(self, env: VectorEnv, phase: Phase, iterations: int) -> None:
+        """Begin training on ``env`` for ``iterations`` iterations (resets the env, per-phase schedules)."""
         ...
 
-    def loss(self, batch: Batch) -> torch.Tensor:
-        """The agent's own training loss on ``batch`` (used by gradient-based interventions)."""
+    def collect(self, on_episode: EpisodeCallback) -> None:
+        """Act in the environment for one iteration's ``iteration_steps`` agent steps."""
+        ...
+
+    def update(self, hooks: Hooks) -> dict[str, float]:
+        """Learn from the data collected so far (one iteration's updates); training statistics."""
+        ...
+
+    def probe(self, env: VectorEnv, n: int) -> Batch:
+        """``n`` transitions gathered on ``env`` with the current policy, neither trained on nor counted:
+        data of an incoming task for methods that measure it before acting (DASH)."""
+        ...
+
+    def set_run_length(self, total_steps: int) -> None: ...
+
+    # what interventions use
+    def sample(self, n: int) -> Batch:
+        """A batch of ``n`` transitions from the rollout or replay buffer."""
+        ...
+
+    def losses(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """The agent's own training loss of each network on ``batch`` (gradient-based methods)."""
         ...
 
     def fresh_network(self, name: str) -> nn.Module:
@@ -43,11 +205,16 @@ class Learner(Protocol):
         """Train ``params``, added to network ``name`` after its optimiser was built, replacing earlier extras."""
         ...
 
+    def sync_targets(self) -> None:
+        """Make every target network a copy of its online network (structure and weights)."""
+        ...
+
     def state_dict(self) -> dict[str, Any]: ...
 
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
 
+# --- helpers shared by the agents ------------------------------------------------------------------------
 def clear_optimizer_state(optimizer: torch.optim.Optimizer, params: Iterable[nn.Parameter] | None) -> None:
     """Drop the per-parameter state (Adam moments and step) so those parameters start afresh."""
     if params is None:
@@ -67,3 +234,55 @@ def set_extra_parameters(optimizer: torch.optim.Optimizer, params: list[nn.Param
     for p in group["params"]:
         optimizer.state.pop(p, None)
     group["params"] = list(params)
+
+
+def frozen_copy(net: nn.Module) -> nn.Module:
+    """A copy of ``net`` that takes no gradients (a target network)."""
+    target = copy.deepcopy(net)
+    for p in target.parameters():
+        p.requires_grad_(False)
+    return target
+
+
+def all_parameters(optimizer: torch.optim.Optimizer) -> list[nn.Parameter]:
+    return [p for g in optimizer.param_groups for p in g["params"]]
+
+
+class LearnerBase:
+    """The parts of ``Learner`` every agent implements the same way (optimiser state, targets, extras)."""
+
+    networks: dict[str, nn.Module]
+    target_networks: dict[str, nn.Module]
+    optimizers: dict[str, torch.optim.Optimizer]
+
+    def reset_optimizer(self, params: Iterable[nn.Parameter] | None = None) -> None:
+        params = None if params is None else list(params)
+        for opt in self.optimizers.values():
+            clear_optimizer_state(opt, params)
+
+    def set_extra_parameters(self, name: str, params: list[nn.Parameter]) -> None:
+        set_extra_parameters(self.optimizers[name], params)
+
+    def sync_targets(self) -> None:
+        for name in self.target_networks:
+            self.target_networks[name] = frozen_copy(self.networks[name])
+
+    def set_learning_rate(self, name: str, lr: float) -> None:
+        for group in self.optimizers[name].param_groups:
+            group["lr"] = lr
+
+    def networks_state(self) -> dict[str, Any]:
+        return {
+            "networks": {k: v.state_dict() for k, v in self.networks.items()},
+            "targets": {k: v.state_dict() for k, v in self.target_networks.items()},
+            "optimizers": {k: v.state_dict() for k, v in self.optimizers.items()},
+        }
+
+    def load_networks_state(self, state: dict[str, Any]) -> None:
+        for k, v in state["networks"].items():
+            self.networks[k].load_state_dict(v)
+        self.sync_targets()  # same structure as the online network (injection may have rebuilt its heads)
+        for k, v in state["targets"].items():
+            self.target_networks[k].load_state_dict(v)
+        for k, v in state["optimizers"].items():
+            self.optimizers[k].load_state_dict(v)

@@ -19,6 +19,7 @@ ENCODERS: dict[str, tuple[list[tuple[int, int, int]], int, int]] = {
     "minatar_cnn": ([(16, 3, 1)], 128, 10),  # Young & Tian 2019
 }
 ACTIVATIONS = ("relu", "crelu")
+INITS = ("orthogonal", "torch")
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class ArchSpec:
     ``obs_scale`` multiplies raw observations (1/255 for Atari pixels). ``layer_norm`` normalises every
     hidden pre-activation (LayerNorm over features; over channels and positions for conv maps).
     ``activation`` is ``relu`` or ``crelu``; ``width`` multiplies every hidden layer's unit count.
+    ``init`` is ``orthogonal`` (CleanRL's PPO: gain sqrt(2), zero bias) or ``torch`` (PyTorch's default
+    Kaiming-uniform, CleanRL's DQN).
     """
 
     encoder: str
@@ -35,6 +38,7 @@ class ArchSpec:
     layer_norm: bool = False
     activation: str = "relu"
     width: float = 1.0
+    init: str = "orthogonal"
 
 
 class CReLU(nn.Module):
@@ -77,6 +81,11 @@ def orthogonal_init(layer: nn.Module, gain: float = math.sqrt(2), bias: float = 
     return layer
 
 
+def init_layer(arch: ArchSpec, layer: nn.Module, gain: float = math.sqrt(2)) -> nn.Module:
+    """Initialise ``layer`` as ``arch.init`` says (``torch`` keeps the layer's own default initialisation)."""
+    return orthogonal_init(layer, gain) if arch.init == "orthogonal" else layer
+
+
 def _hidden(arch: ArchSpec, units: int, conv: bool) -> list[nn.Module]:
     norm: list[nn.Module] = []
     if arch.layer_norm:
@@ -90,38 +99,36 @@ def build_encoder(arch: ArchSpec, in_channels: int) -> tuple[nn.Sequential, int]
         raise ValueError(f"unknown encoder {arch.encoder!r}; choose one of {', '.join(ENCODERS)}")
     if arch.activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {arch.activation!r}; choose one of {', '.join(ACTIVATIONS)}")
+    if arch.init not in INITS:
+        raise ValueError(f"unknown init {arch.init!r}; choose one of {', '.join(INITS)}")
     convs, fc, side = ENCODERS[arch.encoder]
     copies = 2 if arch.activation == "crelu" else 1
     layers: list[nn.Module] = []
     channels = in_channels
     for out, kernel, stride in convs:
         units = max(1, round(out * arch.width))
-        layers += [orthogonal_init(nn.Conv2d(channels, units, kernel, stride)), *_hidden(arch, units, conv=True)]
+        layers += [init_layer(arch, nn.Conv2d(channels, units, kernel, stride)), *_hidden(arch, units, conv=True)]
         channels, side = units * copies, (side - kernel) // stride + 1
     units = max(1, round(fc * arch.width))
-    layers += [nn.Flatten(), orthogonal_init(nn.Linear(channels * side * side, units)), *_hidden(arch, units, False)]
+    layers += [nn.Flatten(), init_layer(arch, nn.Linear(channels * side * side, units)), *_hidden(arch, units, False)]
     return nn.Sequential(*layers), units * copies
 
 
-class ActorCritic(nn.Module):
-    """A shared encoder with a policy head (gain 0.01) and a value head (gain 1), as in CleanRL's PPO."""
+class EncoderHeads(nn.Module):
+    """A shared encoder read by linear output heads: the ``Network`` protocol of ``rlplastic.agents.learner``.
 
-    head_names = ("policy", "value")
+    Subclasses build ``self.encoder`` and one attribute per name in ``head_names``.
+    """
 
-    def __init__(self, arch: ArchSpec, in_channels: int, num_actions: int) -> None:
-        super().__init__()
-        self.encoder, width = build_encoder(arch, in_channels)
-        self.policy = orthogonal_init(nn.Linear(width, num_actions), gain=0.01)
-        self.value = orthogonal_init(nn.Linear(width, 1), gain=1.0)
-        self.obs_scale = arch.obs_scale
-        self.to(memory_format=torch.channels_last)
+    head_names: tuple[str, ...] = ()
+    obs_scale: float = 1.0
 
     @property
     def heads(self) -> dict[str, nn.Module]:
         return {name: getattr(self, name) for name in self.head_names}
 
     def hidden_layers(self) -> list[HiddenLayer]:
-        """The encoder's hidden layers in order; the last one feeds both heads."""
+        """The encoder's hidden layers in order; the last one feeds every head."""
         mods = list(self.encoder)
         weights = [i for i, m in enumerate(mods) if isinstance(m, (nn.Linear, nn.Conv2d))]
         out = []
@@ -143,7 +150,38 @@ class ActorCritic(nn.Module):
         x = obs.contiguous(memory_format=torch.channels_last).float() * self.obs_scale
         return self.encoder(x)
 
+
+class ActorCritic(EncoderHeads):
+    """A shared encoder with a policy head (gain 0.01) and a value head (gain 1), as in CleanRL's PPO."""
+
+    head_names = ("policy", "value")
+
+    def __init__(self, arch: ArchSpec, in_channels: int, num_actions: int) -> None:
+        super().__init__()
+        self.encoder, width = build_encoder(arch, in_channels)
+        self.policy = orthogonal_init(nn.Linear(width, num_actions), gain=0.01)
+        self.value = orthogonal_init(nn.Linear(width, 1), gain=1.0)
+        self.obs_scale = arch.obs_scale
+        self.to(memory_format=torch.channels_last)
+
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Action logits and state values."""
         h = self.features(obs)
         return self.policy(h), self.value(h).squeeze(-1)
+
+
+class QNetwork(EncoderHeads):
+    """A shared encoder with one linear head of action values (Mnih et al. 2015; CleanRL's ``dqn_atari.py``)."""
+
+    head_names = ("q",)
+
+    def __init__(self, arch: ArchSpec, in_channels: int, num_actions: int) -> None:
+        super().__init__()
+        self.encoder, width = build_encoder(arch, in_channels)
+        self.q = init_layer(arch, nn.Linear(width, num_actions), gain=1.0)
+        self.obs_scale = arch.obs_scale
+        self.to(memory_format=torch.channels_last)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        """Action values, shape (batch, actions)."""
+        return self.q(self.features(obs))

@@ -5,12 +5,15 @@ clipped value loss, global gradient-norm clipping, Adam with eps 1e-5.
 One deliberate deviation for continual learning: ``anneal_lr = "phase"`` (the default) anneals the
 learning rate linearly to zero within each phase, which gives every task CleanRL's single-game schedule.
 Annealing over the whole sequence (``"run"``) would starve late tasks of step size for reasons that have
-nothing to do with plasticity; ``"none"`` keeps it constant.
+nothing to do with plasticity; ``"none"`` keeps it constant. The rate of an iteration is computed from the
+progress before its rollout, so the first update uses the full rate and the last one a small positive rate.
+Episodes cut by a time limit (truncated, not terminated) bootstrap from the value of their final observation
+(as stable-baselines3 does); CleanRL treats them as terminal, which only matters for time-limited tasks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -18,10 +21,18 @@ import numpy as np
 import torch
 from torch import nn
 
-from rlplastic.agents.learner import Batch, clear_optimizer_state, set_extra_parameters
+from rlplastic.agents.learner import (
+    Batch,
+    EnvSpec,
+    EpisodeCallback,
+    Hooks,
+    LearnerBase,
+    StepResult,
+    VectorEnv,
+    all_parameters,
+)
 from rlplastic.agents.networks import ActorCritic, ArchSpec
-from rlplastic.envs import Phase, VectorEnv
-from rlplastic.envs.episodes import Episode
+from rlplastic.envs import Phase
 
 
 @dataclass(frozen=True)
@@ -52,6 +63,10 @@ class PPOConfig:
         return self.num_envs * self.num_steps
 
     @property
+    def iteration_steps(self) -> int:
+        return self.batch_size
+
+    @property
     def minibatch_size(self) -> int:
         return self.batch_size // self.num_minibatches
 
@@ -64,28 +79,6 @@ class PPOConfig:
     @classmethod
     def option_names(cls) -> list[str]:
         return [f.name for f in fields(cls)]
-
-
-class Hooks:
-    """What the learner consults while building and calls back while training; interventions implement these."""
-
-    def modify_arch(self, arch: ArchSpec) -> ArchSpec:
-        """Edit the architecture before the networks are built (LayerNorm, CReLU)."""
-        return arch
-
-    def optimizer_options(self, options: dict[str, Any]) -> dict[str, Any]:
-        """Edit the optimiser's options before it is built (``weight_decay``: decoupled, AdamW-style)."""
-        return options
-
-    def on_rollout(self, learner: PPO, step: int) -> None:
-        """Called before each rollout with the global agent step (for step-scheduled interventions)."""
-
-    def after_update(self, learner: PPO, update: int) -> None:
-        """Called after every optimiser step (one minibatch)."""
-
-    def extra_loss(self, learner: PPO) -> torch.Tensor | None:
-        """A term added to the agent's loss (regularisers such as L2-init)."""
-        return None
 
 
 @dataclass
@@ -102,8 +95,8 @@ class Rollout:
     returns: torch.Tensor | None = None
 
     @classmethod
-    def empty(cls, cfg: PPOConfig, obs_shape: tuple[int, ...]) -> Rollout:
-        shape = (cfg.num_steps, cfg.num_envs)
+    def empty(cls, cfg: PPOConfig, obs_shape: tuple[int, ...], steps: int | None = None) -> Rollout:
+        shape = (steps or cfg.num_steps, cfg.num_envs)
         return cls(
             obs=torch.zeros((*shape, *obs_shape), dtype=torch.uint8),
             actions=torch.zeros(shape, dtype=torch.long),
@@ -150,30 +143,35 @@ def gae(rollout: Rollout, next_value: torch.Tensor, next_done: torch.Tensor, gam
     rollout.returns = advantages + rollout.values
 
 
-EpisodeCallback = Callable[[Phase, int, Episode], None]
-UpdateCallback = Callable[[int, dict[str, float]], None]
+class PPO(LearnerBase):
+    """A PPO learner implementing the Learner seam; one iteration is one rollout and its update epochs."""
 
+    Config = PPOConfig
 
-class PPO:
-    """A PPO learner implementing the Learner seam, trained phase by phase."""
-
-    def __init__(
-        self, cfg: PPOConfig, obs_shape: tuple[int, ...], num_actions: int, seed: int, hooks: Hooks | None = None
-    ) -> None:
+    def __init__(self, cfg: PPOConfig, spec: EnvSpec, seed: int, hooks: Hooks | None = None) -> None:
+        if not spec.action_spec.discrete:
+            raise ValueError("this PPO acts in discrete action spaces; pick a suite with discrete actions")
         self.cfg = cfg
-        self.obs_shape = obs_shape
-        self.num_actions = num_actions
+        self.obs_shape = spec.obs_shape
+        self.num_actions = spec.action_spec.n
         hooks = hooks or Hooks()
         self.arch = hooks.modify_arch(ArchSpec(encoder=cfg.encoder, obs_scale=cfg.obs_scale))
         self.optimizer_options = hooks.optimizer_options({"weight_decay": 0.0})
         self.networks: dict[str, nn.Module] = {"actor_critic": self._build()}
         self.target_networks: dict[str, nn.Module] = {}
         self.optimizers = {"actor_critic": self._make_optimizer()}
+        self.iteration_steps = cfg.batch_size
+        self.log_every = cfg.batch_size
         self.global_step = 0
         self.updates = 0
         self._rng = np.random.default_rng(seed)
         self._rollout: Rollout | None = None
-        self._lr_progress = (0, 1)
+        self._run = (0, 1)  # (first step, length) of the run, for anneal_lr = "run"
+        self._env: VectorEnv | None = None
+        self._obs: np.ndarray | None = None
+        self._phase: Phase | None = None
+        self._iteration, self._iterations = 0, 1
+        self._lr = cfg.learning_rate
 
     # --- the Learner seam -------------------------------------------------------------------------
     @property
@@ -191,27 +189,32 @@ class PPO:
             )
         return torch.optim.Adam(self.net.parameters(), lr=self.cfg.learning_rate, eps=self.cfg.adam_eps)
 
-    def set_extra_parameters(self, name: str, params: list[nn.Parameter]) -> None:
-        set_extra_parameters(self.optimizers[name], params)
-
     def fresh_network(self, name: str) -> nn.Module:
         if name not in self.networks:
             raise KeyError(f"no network {name!r}; this learner has {', '.join(self.networks)}")
         return self._build()
 
-    def reset_optimizer(self, params: Iterable[nn.Parameter] | None = None) -> None:
-        for opt in self.optimizers.values():
-            clear_optimizer_state(opt, params)
-
     def sample(self, n: int) -> Batch:
         if self._rollout is None or self._rollout.advantages is None:
-            raise RuntimeError("the learner has no rollout yet: sample() needs at least one update")
-        batch = self._rollout.flat()
-        idx = torch.as_tensor(self._rng.choice(len(batch["actions"]), size=n, replace=n > len(batch["actions"])))
+            raise RuntimeError("the learner has no rollout yet: sample() needs at least one iteration")
+        return self._draw(self._rollout.flat(), n)
+
+    def _draw(self, batch: Batch, n: int) -> Batch:
+        size = len(batch["actions"])
+        idx = torch.as_tensor(self._rng.choice(size, size=n, replace=n > size))
         return {k: v[idx] for k, v in batch.items()}
 
-    def loss(self, batch: Batch) -> torch.Tensor:
-        return self._loss_terms(batch)["loss"]
+    def losses(self, batch: Batch) -> dict[str, torch.Tensor]:
+        return {"actor_critic": self._loss_terms(batch)["loss"]}
+
+    def probe(self, env: VectorEnv, n: int) -> Batch:
+        rollout = Rollout.empty(self.cfg, self.obs_shape, -(-n // env.num_envs))
+        self._roll(env, env.reset(), rollout, lambda result: None)
+        return self._draw(rollout.flat(), n)
+
+    def set_run_length(self, total_steps: int) -> None:
+        """Tell the learner how long the whole run is (for ``anneal_lr = "run"``)."""
+        self._run = (self.global_step, max(total_steps, 1))
 
     # --- training ---------------------------------------------------------------------------------
     def _loss_terms(self, batch: Batch) -> dict[str, torch.Tensor]:
@@ -241,24 +244,26 @@ class PPO:
             "approx_kl": approx_kl,
         }
 
-    def _learning_rate(self, update_in_phase: int, updates_in_phase: int) -> float:
+    def _learning_rate(self) -> float:
+        """The rate of the coming iteration, from the progress made before it (so the last one is not 0)."""
         cfg = self.cfg
         if cfg.anneal_lr == "phase":
-            return cfg.learning_rate * (1.0 - update_in_phase / updates_in_phase)
+            return cfg.learning_rate * (1.0 - self._iteration / self._iterations)
         if cfg.anneal_lr == "run":
-            start, total = self._lr_progress
+            start, total = self._run
             return cfg.learning_rate * max(0.0, 1.0 - (self.global_step - start) / total)
         return cfg.learning_rate
 
-    def set_run_length(self, total_steps: int) -> None:
-        """Tell the learner how long the whole run is (for ``anneal_lr = "run"``)."""
-        self._lr_progress = (self.global_step, max(total_steps, 1))
+    def start_phase(self, env: VectorEnv, phase: Phase, iterations: int) -> None:
+        self._env, self._phase = env, phase
+        self._obs = env.reset()
+        self._iteration, self._iterations = 0, max(iterations, 1)
 
-    def _collect(self, env: VectorEnv, obs: np.ndarray, phase: Phase, on_episode: EpisodeCallback) -> np.ndarray:
+    def _roll(self, env: VectorEnv, obs: np.ndarray, ro: Rollout, on_step: Callable[[StepResult], None]) -> np.ndarray:
+        """Fill ``ro`` by acting from ``obs``; truncated episodes bootstrap from their final observation's value."""
         cfg = self.cfg
-        ro = self._rollout = Rollout.empty(cfg, self.obs_shape)
-        done = torch.zeros(cfg.num_envs)
-        for t in range(cfg.num_steps):
+        done = torch.zeros(env.num_envs)
+        for t in range(ro.rewards.shape[0]):
             obs_t = torch.from_numpy(obs)
             ro.obs[t] = obs_t
             ro.dones[t] = done
@@ -266,29 +271,40 @@ class PPO:
                 logits, value = self.net(obs_t)
                 logp = log_policy(logits)
                 action = torch.multinomial(logp.exp(), 1).squeeze(1)
-            ro.actions[t], ro.logprobs[t], ro.values[t] = (
-                action,
-                logp.gather(1, action[:, None]).squeeze(1),
-                value,
-            )
-            obs, reward, dones, finished = env.step(action.numpy())
-            self.global_step += cfg.num_envs
-            if cfg.clip_reward:
-                reward = np.sign(reward)
+            ro.actions[t], ro.logprobs[t], ro.values[t] = action, logp.gather(1, action[:, None]).squeeze(1), value
+            result = env.step(action.numpy())
+            on_step(result)
+            reward = np.sign(result.reward) if cfg.clip_reward else result.reward
             ro.rewards[t] = torch.from_numpy(reward)
-            done = torch.from_numpy(dones.astype(np.float32))
-            for episode in finished:
-                on_episode(phase, self.global_step, episode)
+            if result.truncated.any():
+                idx = np.flatnonzero(result.truncated)
+                with torch.no_grad():
+                    _, final_value = self.net(torch.from_numpy(result.final_obs[idx]))
+                ro.rewards[t, idx] += cfg.gamma * final_value
+            obs = result.obs
+            done = torch.from_numpy(result.done.astype(np.float32))
         with torch.no_grad():
             _, next_value = self.net(torch.from_numpy(obs))
         gae(ro, next_value, done, cfg.gamma, cfg.gae_lambda)
         return obs
 
-    def _update(self, lr: float, hooks: Hooks) -> dict[str, float]:
+    def collect(self, on_episode: EpisodeCallback) -> None:
+        assert self._env is not None and self._obs is not None and self._phase is not None, "start_phase first"
+        self._lr = self._learning_rate()
+        phase, num_envs = self._phase, self._env.num_envs
+
+        def count(result: StepResult) -> None:
+            self.global_step += num_envs
+            for episode in result.episodes:
+                on_episode(phase, self.global_step, episode)
+
+        self._rollout = Rollout.empty(self.cfg, self.obs_shape)
+        self._obs = self._roll(self._env, self._obs, self._rollout, count)
+
+    def update(self, hooks: Hooks) -> dict[str, float]:
         cfg = self.cfg
+        self.set_learning_rate("actor_critic", self._lr)
         opt = self.optimizers["actor_critic"]
-        for group in opt.param_groups:
-            group["lr"] = lr
         assert self._rollout is not None
         batch = self._rollout.flat()
         sums: dict[str, float] = {}
@@ -299,58 +315,35 @@ class PPO:
                 idx = order[start : start + cfg.minibatch_size]
                 terms = self._loss_terms({k: v[idx] for k, v in batch.items()})
                 loss = terms["loss"]
-                extra = hooks.extra_loss(self)
+                extra = hooks.extra_loss(self, "actor_critic")
                 if extra is not None:
                     loss = loss + extra
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
-                terms["grad_norm"] = nn.utils.clip_grad_norm_(
-                    [p for g in opt.param_groups for p in g["params"]], cfg.max_grad_norm
-                )
+                terms["grad_norm"] = nn.utils.clip_grad_norm_(all_parameters(opt), cfg.max_grad_norm)
                 opt.step()
                 self.updates += 1
                 hooks.after_update(self, self.updates)
                 for k, v in terms.items():
                     sums[k] = sums.get(k, 0.0) + float(v.detach())
                 count += 1
-        return {k: v / count for k, v in sums.items()} | {"learning_rate": lr}
-
-    def learn(
-        self,
-        env: VectorEnv,
-        phase: Phase,
-        hooks: Hooks,
-        on_episode: EpisodeCallback,
-        on_update: UpdateCallback,
-    ) -> None:
-        """Train on ``env`` for the phase's steps (whole rollouts), calling back per episode and update."""
-        updates_in_phase = -(-phase.steps // self.cfg.batch_size)
-        obs = env.reset()
-        for k in range(updates_in_phase):
-            hooks.on_rollout(self, self.global_step)
-            obs = self._collect(env, obs, phase, on_episode)
-            stats = self._update(self._learning_rate(k, updates_in_phase), hooks)
-            on_update(self.global_step, stats)
+        self._iteration += 1
+        return {k: v / count for k, v in sums.items()} | {"learning_rate": self._lr}
 
     # --- checkpoints ------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        return {
-            "networks": {k: v.state_dict() for k, v in self.networks.items()},
-            "optimizers": {k: v.state_dict() for k, v in self.optimizers.items()},
+        return self.networks_state() | {
             "global_step": self.global_step,
             "updates": self.updates,
             "rng": self._rng.bit_generator.state,
-            "lr_progress": self._lr_progress,
+            "run": self._run,
             "rollout": None if self._rollout is None else vars(self._rollout),  # sample() after a resume
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        for k, v in state["networks"].items():
-            self.networks[k].load_state_dict(v)
-        for k, v in state["optimizers"].items():
-            self.optimizers[k].load_state_dict(v)
+        self.load_networks_state(state)
         self.global_step = state["global_step"]
         self.updates = state["updates"]
         self._rng.bit_generator.state = state["rng"]
-        self._lr_progress = tuple(state["lr_progress"])
+        self._run = tuple(state["run"])
         self._rollout = None if state["rollout"] is None else Rollout(**state["rollout"])

@@ -42,6 +42,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="intervention(s) to evaluate, comma-separated; join methods with '+' to apply them in "
         "order (e.g. lnwd+fire). The baselines none and reset are always added. Default: fire",
     )
+    p.add_argument(
+        "--agent",
+        help="agent to train: ppo or dqn (default: the suite's own, e.g. ppo for atari and minatar); the suite "
+        "file holds each agent's hyper-parameters",
+    )
+    p.add_argument(
+        "--preset",
+        help="a named protocol of the suite (an agent, its settings and when methods act), e.g. fire_dqn on "
+        "atari: the FIRE paper's DQN; --list shows them",
+    )
     p.add_argument("--seeds", type=int, default=1, help="number of seeds per method (default 1)")
     p.add_argument("--first-seed", type=int, default=0, help="seeds are first-seed, first-seed+1, ... (default 0)")
     p.add_argument(
@@ -54,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         type=Path,
         default=Path("results"),
-        help="output folder; runs go to OUT/<suite>/<budget>/<method>/seed_<n> (default: results)",
+        help="output folder; runs go to OUT/<suite>/<agent>-<budget>/<method>/seed_<n> (default: results). "
+        "A finished run there is reused only if its stored configuration equals the requested one",
     )
     p.add_argument(
         "--jobs",
@@ -82,11 +93,14 @@ def list_catalogue() -> str:
     for name in available_suites():
         suite = load_suite(name)
         lines.append(f"  {name:10s} {suite.description}")
+        lines.append(f"    --agent    {', '.join(suite.agents)} (default {suite.agent})")
         for b, budget in suite.budgets.items():
             lines.append(
                 f"    --budget {b:6s} {budget.steps_per_phase:>10,} steps x {len(suite.tasks)} tasks x "
                 f"{budget.cycles} cycles: {budget.about}"
             )
+        for p, preset in suite.presets.items():
+            lines.append(f"    --preset {p}: {preset.about}")
     lines.append("methods:")
     for name, cls in interventions.available().items():
         opts = ", ".join(f"{k}={v!r}" for k, v in interventions.option_defaults(name).items())
@@ -133,11 +147,12 @@ def _main(args: argparse.Namespace) -> int:
         raise UsageError("--seeds and --jobs must be at least 1")
     methods = methods_to_run(args.method, not args.no_baselines)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
-    configs = plan(args.suite, methods, seeds, args.budget, parse_assignments(args.overrides))
+    configs = plan(args.suite, methods, seeds, args.budget, parse_assignments(args.overrides), args.agent, args.preset)
+    executor.verify_all(configs, args.out)  # a stale folder is refused before anything trains
     first = configs[0]
     print(
-        f"{len(configs)} runs: suite {first.suite}, budget {first.budget} ({first.cycles} x {len(first.tasks)} "
-        f"phases of {first.steps_per_phase:,} steps), methods {', '.join(methods)}, seeds {seeds}"
+        f"{len(configs)} runs: suite {first.suite}, agent {first.agent}, budget {first.budget} ({first.cycles} x "
+        f"{len(first.tasks)} phases of {first.steps_per_phase:,} steps), methods {', '.join(methods)}, seeds {seeds}"
     )
     if args.budget == "smoke":
         print(SMOKE_WARNING)
@@ -146,7 +161,7 @@ def _main(args: argparse.Namespace) -> int:
     finished = [r.dir for r in results if r.status != "failed"]
     if finished:
         folder = finished[0].parent.parent
-        title = f"{first.suite} / {first.budget}"
+        title = f"{first.suite} / {first.agent} / {first.budget}"
         note = SMOKE_WARNING if args.budget == "smoke" else f"Command: {PROG} {' '.join(sys.argv[1:])}"
         print()
         print(leaderboard.build(finished, methods, folder, title, note))

@@ -14,6 +14,13 @@ from tqdm import tqdm
 from rlplastic.bench.errors import UsageError
 from rlplastic.bench.plan import RunConfig
 from rlplastic.bench.runner import RunFailed, RunResult, run
+from rlplastic.bench.store import RunStore
+
+
+def verify_all(configs: list[RunConfig], out: Path) -> None:
+    """Refuse the whole batch if any run folder holds a run made with another configuration."""
+    for config in configs:
+        RunStore(out, config).verify()
 
 
 def _safe_run(config: RunConfig, out: Path, show_progress: bool, threads: int) -> RunResult:

@@ -12,24 +12,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rlplastic import agents, envs, interventions
+from rlplastic import __version__, agents, envs, interventions
 from rlplastic.bench.errors import UsageError
 from rlplastic.bench.overrides import by_section, check_section, keyword_defaults
 from rlplastic.envs import Phase, make_schedule
-from rlplastic.suites import BUDGET_KEYS, Suite, SuiteError, load_suite
+from rlplastic.envs.seeding import check_limits
+from rlplastic.suites import BUDGET_KEYS, Preset, Suite, SuiteError, load_suite
 
 RUN_SECTIONS = ("suite", "budget", "env", "agent")
 
 
 @dataclass(frozen=True)
 class RunConfig:
-    """Everything that determines one run; written to the run folder as ``config.json``."""
+    """Everything that determines one run, fully resolved (defaults included); written to the run folder as
+    ``config.json``, and a finished run is reused only if its stored configuration equals this one."""
 
     suite: str
     suite_file: str
+    suite_sha256: str
     budget: str
     env: str
     agent: str
+    preset: str
     tasks: tuple[str, ...]
     steps_per_phase: int
     cycles: int
@@ -39,6 +43,7 @@ class RunConfig:
     method_options: dict[str, dict[str, Any]]
     scores: str
     seed: int
+    version: str = __version__
     group_tag: str = ""
     method_tag: str = ""
 
@@ -50,8 +55,8 @@ class RunConfig:
         return self.steps_per_phase * self.cycles * len(self.tasks)
 
     def relative_dir(self) -> Path:
-        """``<suite>/<budget>[-tag]/<method>[-tag]/seed_<n>``: tags hash the overrides that change a run."""
-        group = self.budget + (f"-{self.group_tag}" if self.group_tag else "")
+        """``<suite>/<agent>-<budget>[-preset][-tag]/<method>[-tag]/seed_<n>``: tags hash the overrides."""
+        group = "-".join(x for x in (self.agent, self.budget, self.preset, self.group_tag) if x)
         method = self.method + (f"-{self.method_tag}" if self.method_tag else "")
         return Path(self.suite) / group / method / f"seed_{self.seed}"
 
@@ -80,7 +85,7 @@ def _tag(values: dict[str, Any]) -> str:
 
 
 def _env_defaults(suite: Suite) -> dict[str, Any]:
-    return keyword_defaults(envs.adapter(suite.env), skip=("game", "num_envs", "seed")) | suite.env_options
+    return keyword_defaults(envs.adapter(suite.env), skip=("game", "num_envs", "seeds")) | suite.env_options
 
 
 def _check_tasks(suite: Suite, tasks: list[str]) -> None:
@@ -105,8 +110,55 @@ def load(suite_ref: str, budget: str) -> Suite:
     return suite
 
 
-def resolve(suite: Suite, budget: str, method: str, seed: int, overrides: dict[str, Any]) -> RunConfig:
+def choose_agent(suite: Suite, agent: str | None, preset: str | None) -> tuple[str, Preset | None]:
+    """The agent a run uses (``--agent``, else the preset's, else the suite's default) and the preset."""
+    chosen = None
+    if preset:
+        if preset not in suite.presets:
+            valid = ", ".join(suite.presets) or "none"
+            raise UsageError(f"suite {suite.name!r} has no preset {preset!r}; its presets: {valid}")
+        chosen = suite.presets[preset]
+        if agent and agent != chosen.agent:
+            raise UsageError(f"preset {preset!r} is for agent {chosen.agent!r}, not {agent!r}; drop --agent")
+    name = agent or (chosen.agent if chosen else suite.agent)
+    if name not in agents.AGENTS:
+        raise UsageError(f"unknown agent {name!r}; valid agents: {', '.join(agents.AGENTS)}")
+    if name not in suite.agents:
+        raise UsageError(
+            f"suite {suite.name!r} defines no options for agent {name!r} (an [agents.{name}] table); "
+            f"its agents: {', '.join(suite.agents) or suite.agent}"
+        )
+    return name, chosen
+
+
+def _agent_options(suite: Suite, budget: str, agent: str, given: dict[str, Any]) -> dict[str, Any]:
+    """Class defaults <- suite <- budget <- overrides, each name checked against the agent's options."""
+    cls = agents.config_class(agent)
+    defaults = {f.name: f.default for f in dataclasses.fields(cls)}
+    options = dict(defaults)
+    for where, values in (
+        (f"{suite.source} [agents.{agent}]", suite.agents.get(agent, {})),
+        (f"{suite.source} [budgets.{budget}.agents.{agent}]", suite.budgets[budget].agents.get(agent, {})),
+    ):
+        unknown = sorted(set(values) - set(defaults))
+        if unknown:
+            raise UsageError(f"{where}: unknown option {unknown[0]!r}; valid agent options: {', '.join(defaults)}")
+        options |= values
+    return options | check_section("agent", given, options)
+
+
+def resolve(
+    suite: Suite,
+    budget: str,
+    method: str,
+    seed: int,
+    overrides: dict[str, Any],
+    agent: str | None = None,
+    preset: str | None = None,
+) -> RunConfig:
     """Apply the overrides that concern this run to the suite, with every name and type checked."""
+    agent_name, chosen = choose_agent(suite, agent, preset)
+    overrides = (chosen.settings if chosen else {}) | overrides
     sections = by_section(overrides)
     parts = method_parts(method)
     b = suite.budgets[budget]
@@ -114,53 +166,70 @@ def resolve(suite: Suite, budget: str, method: str, seed: int, overrides: dict[s
         "suite": check_section("suite", sections.get("suite", {}), {"tasks": list(suite.tasks)}),
         "budget": check_section("budget", sections.get("budget", {}), {k: getattr(b, k) for k in BUDGET_KEYS}),
         "env": check_section("env", sections.get("env", {}), _env_defaults(suite)),
-        "agent": check_section("agent", sections.get("agent", {}), _agent_defaults(suite)),
+        "agent": sections.get("agent", {}),
     }
     tasks = run["suite"].get("tasks", suite.tasks)
     _check_tasks(suite, tasks)
-    method_options = {p: check_section(p, sections.get(p, {}), interventions.option_defaults(p)) for p in parts}
-    method_options = {p: o for p, o in method_options.items() if o}
-    agent_options = suite.agent_options | run["agent"]
-    rollout = agent_options.get("num_envs", 1) * agent_options.get("num_steps", 1)
-    steps = run["budget"].get("steps_per_phase", b.steps_per_phase)
+    agent_options = _agent_options(suite, budget, agent_name, run["agent"])
+    iteration = _agent_config(agent_name, agent_options).iteration_steps
+    steps = -(-run["budget"].get("steps_per_phase", b.steps_per_phase) // iteration) * iteration  # whole iterations
+    cycles = run["budget"].get("cycles", b.cycles)
+    given = {p: check_section(p, sections.get(p, {}), interventions.option_defaults(p)) for p in parts}
+    if chosen and chosen.intervene == "midpoint":
+        midpoint = steps * cycles * len(tasks) // 2 // iteration * iteration
+        for p in parts:
+            if "at_steps" in interventions.option_defaults(p):
+                given[p] = {"at_switch": False, "at_steps": [midpoint]} | given[p]
+    problem = check_limits(seed, cycles * len(tasks), agent_options["num_envs"])
+    if problem:
+        raise UsageError(problem)
     config = RunConfig(
         suite=suite.name,
         suite_file=suite.source,
+        suite_sha256=suite.sha256,
         budget=budget,
         env=suite.env,
-        agent=suite.agent,
+        agent=agent_name,
+        preset=preset or "",
         tasks=tuple(tasks),
-        steps_per_phase=-(-steps // rollout) * rollout,  # whole rollouts, so phases end where they should
-        cycles=run["budget"].get("cycles", b.cycles),
-        env_options=suite.env_options | run["env"],
+        steps_per_phase=steps,
+        cycles=cycles,
+        env_options=_env_defaults(suite) | run["env"],
         agent_options=agent_options,
         method=method,
-        method_options=method_options,
+        method_options={p: interventions.option_defaults(p) | given[p] for p in parts},
         scores=suite.scores,
         seed=seed,
         group_tag=_tag({k: v for k, v in run.items() if v}),
-        method_tag=_tag(method_options),
+        method_tag=_tag({p: o for p, o in given.items() if o}),
     )
     _check_buildable(config)
     return config
 
 
-def _agent_defaults(suite: Suite) -> dict[str, Any]:
-    cls = agents.AGENTS[suite.agent][1]
-    return {f.name: f.default for f in dataclasses.fields(cls)} | suite.agent_options
+def _agent_config(agent: str, options: dict[str, Any]) -> Any:
+    try:
+        return agents.config_class(agent)(**options)
+    except (TypeError, ValueError) as err:
+        raise UsageError(f"invalid configuration: {err}") from err
 
 
 def _check_buildable(config: RunConfig) -> None:
-    """Construct the agent's and methods' configs once, so invalid combinations fail before any run."""
+    """Construct the methods once, so invalid combinations fail before any run."""
     try:
-        agents.AGENTS[config.agent][1](**config.agent_options)
         interventions.build(config.method, config.method_options)
     except (TypeError, ValueError) as err:
         raise UsageError(f"invalid configuration: {err}") from err
 
 
 def plan(
-    suite_ref: str, methods: list[str], seeds: list[int], budget: str, overrides: dict[str, Any]
+    suite_ref: str,
+    methods: list[str],
+    seeds: list[int],
+    budget: str,
+    overrides: dict[str, Any],
+    agent: str | None = None,
+    preset: str | None = None,
 ) -> list[RunConfig]:
     """All runs of ``methods`` x ``seeds`` on one suite; overrides for methods not named are refused."""
     suite = load(suite_ref, budget)
@@ -174,4 +243,4 @@ def plan(
         sections = (*RUN_SECTIONS, *method_parts(method))
         return {k: v for k, v in overrides.items() if k.split(".")[0] in sections}
 
-    return [resolve(suite, budget, m, s, concerning(m)) for m in methods for s in seeds]
+    return [resolve(suite, budget, m, s, concerning(m), agent, preset) for m in methods for s in seeds]

@@ -16,6 +16,8 @@ from rlplastic.bench.recorder import Recorder, truncate_csv
 from rlplastic.bench.store import EPISODES, METRICS, RunStore
 from rlplastic.envs import Phase, make_env
 from rlplastic.envs.episodes import Episode
+from rlplastic.envs.seeding import env_seeds
+from rlplastic.interventions.base import Boundary
 
 
 class RunFailed(RuntimeError):
@@ -32,7 +34,7 @@ class RunResult:
     error: str = ""
 
 
-def _check_finite(learner: agents.PPO, where: str) -> None:
+def _check_finite(learner: agents.Learner, where: str) -> None:
     for name, net in learner.networks.items():
         for pname, p in net.named_parameters():
             if not torch.isfinite(p).all():
@@ -41,9 +43,48 @@ def _check_finite(learner: agents.PPO, where: str) -> None:
                 )
 
 
-def _env(config: RunConfig, phase: Phase):
-    seed = config.seed * 1000 + phase.index  # one seed per phase: resuming at a phase boundary is exact
-    return make_env(config.env, phase.task, config.agent_options["num_envs"], seed, config.env_options)
+def _env(config: RunConfig, phase: Phase, stream: str = "train") -> agents.VectorEnv:
+    seeds = env_seeds(config.seed, phase.index, config.agent_options["num_envs"], stream)
+    return make_env(config.env, phase.task, seeds, config.env_options)
+
+
+def _probe(config: RunConfig, phase: Phase, learner: agents.Learner, n: int) -> agents.Batch:
+    """``n`` transitions of ``phase``'s task from envs of their own seed stream, so training data is untouched."""
+    env = _env(config, phase, "probe")
+    try:
+        return learner.probe(env, n)
+    finally:
+        env.close()
+
+
+def act_at_boundary(method: interventions.Intervention, learner: agents.Learner, boundary: Boundary) -> bool:
+    """Let the method act (at most once); after any edit, targets follow the online networks and weights
+    must be finite. The one place where interventions touch a learner during training."""
+    if not method.act(learner, boundary):
+        return False
+    learner.sync_targets()
+    _check_finite(learner, f"after {method.name} at step {boundary.step} ({boundary.phase.label})")
+    return True
+
+
+class _Means:
+    """Per-iteration statistics averaged into one metrics row every ``learner.log_every`` steps."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, float] = {}
+        self.counts: dict[str, int] = {}
+
+    def add(self, stats: dict[str, float]) -> None:
+        for k, v in stats.items():
+            if v != v:  # NaN: nothing measured in this iteration (e.g. before DQN's first update)
+                continue
+            self.sums[k] = self.sums.get(k, 0.0) + v
+            self.counts[k] = self.counts.get(k, 0) + 1
+
+    def pop(self, names: list[str]) -> dict[str, float]:
+        out = {k: self.sums[k] / self.counts[k] if k in self.sums else float("nan") for k in names}
+        self.sums, self.counts = {}, {}
+        return out
 
 
 class _Progress:
@@ -76,18 +117,57 @@ class _Progress:
         return rate
 
 
+def _train_phase(
+    config: RunConfig,
+    phase: Phase,
+    learner: agents.Learner,
+    method: interventions.Intervention,
+    recorder: Recorder,
+    progress: _Progress,
+) -> None:
+    """One phase: iterations of collect + update, with the method offered every iteration boundary."""
+    env = _env(config, phase)
+    iterations = phase.steps // learner.iteration_steps
+    learner.start_phase(env, phase, iterations)
+    means = _Means()
+
+    def on_episode(ph: Phase, step: int, ep: Episode) -> None:
+        recorder.episode(ph, step, ep)
+        progress.episode(ep)
+
+    for k in range(iterations):
+        step = learner.global_step
+        boundary = Boundary(
+            step=step,
+            previous=step - learner.iteration_steps,
+            phase=phase,
+            switch=k == 0 and phase.index > 0,
+            probe=lambda n: _probe(config, phase, learner, n),
+        )
+        act_at_boundary(method, learner, boundary)
+        learner.collect(on_episode)
+        stats = learner.update(method)
+        means.add(stats)
+        if learner.global_step % learner.log_every == 0 or k == iterations - 1:
+            step = learner.global_step
+            recorder.update(phase, step, means.pop(list(stats)) | {"steps_per_s": progress.update(phase, step)})
+    env.close()
+
+
 def run(config: RunConfig, out_root: Path, show_progress: bool = True) -> RunResult:
     """Train one run to the end (or resume it), writing everything into its run folder."""
     store = RunStore(out_root, config)
+    store.verify()
     if store.done:
         return RunResult(config, store.dir, "reused")
     store.claim()
-    torch.manual_seed(config.seed)
+    torch.manual_seed(config.seed)  # network initialisation follows the run seed
     phases = config.phases()
     probe = _env(config, phases[0])
-    method = interventions.build(config.method, config.method_options)
-    learner = agents.make(config.agent, config.agent_options, probe.obs_shape, probe.num_actions, config.seed, method)
+    spec = agents.env_spec(probe)
     probe.close()
+    method = interventions.build(config.method, config.method_options)
+    learner = agents.make(config.agent, config.agent_options, spec, config.seed, method)
     method.attach(learner)
     learner.set_run_length(config.total_steps)
     first, status = 0, "ran"
@@ -104,20 +184,7 @@ def run(config: RunConfig, out_root: Path, show_progress: bool = True) -> RunRes
     start, start_step = time.perf_counter(), learner.global_step
     try:
         for phase in phases[first:]:
-            env = _env(config, phase)
-            if phase.index > 0:
-                method.on_task_switch(learner, phase)
-                _check_finite(learner, f"after {config.method} at the switch to phase {phase.label}")
-
-            def on_episode(ph: Phase, step: int, ep: Episode) -> None:
-                recorder.episode(ph, step, ep)
-                progress.episode(ep)
-
-            def on_update(step: int, stats: dict[str, float], ph: Phase = phase) -> None:
-                recorder.update(ph, step, stats | {"steps_per_s": progress.update(ph, step)})
-
-            learner.learn(env, phase, method, on_episode, on_update)
-            env.close()
+            _train_phase(config, phase, learner, method, recorder, progress)
             _check_finite(learner, f"at the end of phase {phase.label}")
             recorder.flush()
             store.save_checkpoint(
@@ -133,5 +200,6 @@ def run(config: RunConfig, out_root: Path, show_progress: bool = True) -> RunRes
         progress.bar.close()
     seconds = time.perf_counter() - start
     rate = (learner.global_step - start_step) / max(seconds, 1e-9)
-    store.mark_done({"seconds": round(seconds, 1), "steps_per_s": round(rate, 1), "steps": learner.global_step})
+    summary = {"seconds": round(seconds, 1), "steps_per_s": round(rate, 1), "steps": learner.global_step}
+    store.mark_done(summary | ({"resumed_at_phase": first} if first else {}))
     return RunResult(config, store.dir, status, seconds, rate)

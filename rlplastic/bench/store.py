@@ -44,18 +44,27 @@ class RunStore:
     def done(self) -> bool:
         return (self.dir / DONE).exists()
 
-    def claim(self) -> None:
-        """Create the folder, or check that an existing one holds this very configuration."""
+    def verify(self) -> None:
+        """Refuse a folder whose run (finished or not) was made with another resolved configuration."""
         path = self.dir / CONFIG
+        if not path.exists():
+            return
+        try:
+            existing = json.loads(path.read_text())
+        except json.JSONDecodeError as err:
+            raise UsageError(f"{path} is corrupt ({err}); delete the folder {self.dir} to rerun") from err
+        wanted = json.loads(json.dumps(self.config.to_json()))
+        if existing != wanted:
+            raise UsageError(
+                f"{self.dir} holds a run made with another configuration ({config_difference(existing, wanted)}); "
+                "use another --out or delete that folder to rerun"
+            )
+
+    def claim(self) -> None:
+        """Create the folder and write the configuration, unless ``verify`` found it there already."""
+        path = self.dir / CONFIG
+        self.verify()
         if path.exists():
-            try:
-                existing = json.loads(path.read_text())
-            except json.JSONDecodeError as err:
-                raise UsageError(f"{path} is corrupt ({err}); delete the folder {self.dir} to rerun") from err
-            if existing != json.loads(json.dumps(self.config.to_json())):
-                raise UsageError(
-                    f"{self.dir} holds a run with another configuration; use another --out or delete that folder"
-                )
             return
         self.dir.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(path, json.dumps(self.config.to_json(), indent=2).encode())
@@ -79,6 +88,24 @@ class RunStore:
     def mark_done(self, summary: dict[str, Any]) -> None:
         atomic_write_bytes(self.dir / DONE, json.dumps(summary, indent=2).encode())
         (self.dir / CHECKPOINT).unlink(missing_ok=True)
+
+
+def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(data, dict):
+        return {prefix: data}
+    out: dict[str, Any] = {}
+    for k, v in data.items():
+        out |= _flat(v, f"{prefix}.{k}" if prefix else str(k))
+    return out
+
+
+def config_difference(stored: dict[str, Any], wanted: dict[str, Any], limit: int = 3) -> str:
+    """The first few settings that differ, as ``key: stored -> wanted``."""
+    a, b = _flat(stored), _flat(wanted)
+    keys = sorted(k for k in a.keys() | b.keys() if a.get(k, "<absent>") != b.get(k, "<absent>"))
+    shown = [f"{k}: {a.get(k, '<absent>')!r} -> {b.get(k, '<absent>')!r}" for k in keys[:limit]]
+    more = f" and {len(keys) - limit} more" if len(keys) > limit else ""
+    return "; ".join(shown) + more
 
 
 def read_config(run_dir: Path) -> RunConfig:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from rlplastic.envs.schedule import Phase, make_schedule
-from rlplastic.envs.vector import VectorEnv
+
+if TYPE_CHECKING:
+    from rlplastic.agents.learner import VectorEnv
 
 ENV_KINDS = ("atari", "minatar")
 
@@ -23,9 +27,9 @@ def adapter(kind: str) -> type:
     raise ValueError(f"unknown environment kind {kind!r}; choose one of {', '.join(ENV_KINDS)}")
 
 
-def make_env(kind: str, task: str, num_envs: int, seed: int, options: dict[str, Any]) -> VectorEnv:
-    """Build ``num_envs`` copies of ``task`` for the adapter ``kind``."""
-    return adapter(kind)(task, num_envs, seed, **options)
+def make_env(kind: str, task: str, seeds: np.ndarray, options: dict[str, Any]) -> VectorEnv:
+    """Build one copy of ``task`` per seed for the adapter ``kind``."""
+    return adapter(kind)(task, len(seeds), seeds, **options)
 
 
 def task_names(kind: str) -> tuple[str, ...] | None:
@@ -37,4 +41,4 @@ def task_names(kind: str) -> tuple[str, ...] | None:
     return None
 
 
-__all__ = ["ENV_KINDS", "Phase", "VectorEnv", "adapter", "make_env", "make_schedule", "task_names"]
+__all__ = ["ENV_KINDS", "Phase", "adapter", "make_env", "make_schedule", "task_names"]

@@ -7,6 +7,7 @@ Protocol choices (Machado et al. 2018, arXiv 1709.06009, unless said):
 - no life-loss signal: an episode is a whole game, as in Machado et al. and continual-RL work;
 - up to 30 no-op starts and a 108k-frame cap, the protocol of the human reference scores;
 - rewards are returned raw: the learner clips them for training, episode returns are raw game scores.
+Termination (game over) and truncation (the frame cap) are reported apart, with the final observation.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import re
 
 import numpy as np
 
-from rlplastic.envs.episodes import Episode, EpisodeTracker
+from rlplastic.agents.learner import ActionSpec, StepResult
+from rlplastic.envs.episodes import EpisodeTracker
 
 FULL_ACTION_COUNT = 18
 
@@ -32,7 +34,7 @@ class AtariVector:
         self,
         game: str,
         num_envs: int,
-        seed: int,
+        seeds: np.ndarray,
         repeat_action_probability: float = 0.25,
         noop_max: int = 30,
         num_threads: int = 0,
@@ -40,9 +42,10 @@ class AtariVector:
         from ale_py import AtariVectorEnv
 
         self.num_envs = num_envs
-        self.num_actions = FULL_ACTION_COUNT
+        self.action_spec = ActionSpec(n=FULL_ACTION_COUNT)
         self.obs_shape = (4, 84, 84)
-        self._seed = seed
+        self.frame_stack = 4  # ale-py stacks zero frames before an episode's first frame
+        self._seeds = np.asarray(seeds, dtype=np.int64)
         self._env = AtariVectorEnv(
             rom_id(game),
             num_envs,
@@ -58,14 +61,15 @@ class AtariVector:
         self._tracker = EpisodeTracker(num_envs)
 
     def reset(self) -> np.ndarray:
-        obs, _ = self._env.reset(seed=self._seed)
+        obs, _ = self._env.reset(seed=self._seeds)
         return obs
 
-    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Episode]]:
-        obs, rewards, terminated, truncated, _ = self._env.step(actions)
-        dones = np.logical_or(terminated, truncated)
+    def step(self, actions: np.ndarray) -> StepResult:
+        obs, rewards, terminated, truncated, info = self._env.step(actions)
         rewards = rewards.astype(np.float32)
-        return obs, rewards, dones, self._tracker.update(rewards, dones)
+        final = info["final_obs"] if "final_obs" in info else np.zeros_like(obs)
+        episodes = self._tracker.update(rewards, np.logical_or(terminated, truncated))
+        return StepResult(obs, rewards, terminated, truncated, final, episodes)
 
     def close(self) -> None:
         self._env.close()

@@ -4,14 +4,16 @@ All five games share one network: observations are padded with empty channels to
 channel count (Seaquest, 10) and every game takes MinAtar's full set of 6 actions (the ``-v0`` ids), so
 no game needs its own head. Observations are channel-first ``uint8`` 0/1 maps of 10x10.
 MinAtar's own defaults are kept: sticky actions p = 0.1 and difficulty ramping. Episodes are truncated
-after ``max_episode_steps`` so a perfect agent cannot stall a phase in one endless episode.
+after ``max_episode_steps`` so a perfect agent cannot stall a phase in one endless episode (reported as a
+truncation, with the final observation, so agents can bootstrap from it).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from rlplastic.envs.episodes import Episode, EpisodeTracker
+from rlplastic.agents.learner import ActionSpec, StepResult
+from rlplastic.envs.episodes import EpisodeTracker
 
 MAX_CHANNELS = 10
 FULL_ACTION_COUNT = 6
@@ -31,7 +33,7 @@ class MinAtarVector:
         self,
         game: str,
         num_envs: int,
-        seed: int,
+        seeds: np.ndarray,
         sticky_action_prob: float = 0.1,
         max_episode_steps: int = 10_000,
     ) -> None:
@@ -40,11 +42,12 @@ class MinAtarVector:
         if game not in GAMES:
             raise ValueError(f"unknown MinAtar game {game!r}; choose one of {', '.join(GAMES)}")
         self.num_envs = num_envs
-        self.num_actions = FULL_ACTION_COUNT
+        self.action_spec = ActionSpec(n=FULL_ACTION_COUNT)
         self.obs_shape = (MAX_CHANNELS, 10, 10)
+        self.frame_stack = 1  # the observation is the full game state
         self._envs = [minatar.Environment(GAMES[game], sticky_action_prob=sticky_action_prob) for _ in range(num_envs)]
-        for i, env in enumerate(self._envs):
-            env.seed(seed * 1000 + i)
+        for env, s in zip(self._envs, seeds, strict=True):
+            env.seed(int(s))
         self._max_steps = max_episode_steps
         self._steps = np.zeros(num_envs, dtype=np.int64)
         self._tracker = EpisodeTracker(num_envs)
@@ -61,19 +64,25 @@ class MinAtarVector:
         self._steps[:] = 0
         return self._obs.copy()
 
-    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Episode]]:
+    def step(self, actions: np.ndarray) -> StepResult:
         rewards = np.zeros(self.num_envs, dtype=np.float32)
-        dones = np.zeros(self.num_envs, dtype=bool)
+        terminated = np.zeros(self.num_envs, dtype=bool)
+        truncated = np.zeros(self.num_envs, dtype=bool)
+        final = np.zeros_like(self._obs)
         self._steps += 1
         for i, env in enumerate(self._envs):
             reward, terminal = env.act(int(actions[i]))
             rewards[i] = reward
-            dones[i] = terminal or self._steps[i] >= self._max_steps
-            if dones[i]:
+            terminated[i] = terminal
+            truncated[i] = not terminal and self._steps[i] >= self._max_steps
+            if terminated[i] or truncated[i]:
+                self._write_obs(i)
+                final[i] = self._obs[i]
                 env.reset()
                 self._steps[i] = 0
             self._write_obs(i)
-        return self._obs.copy(), rewards, dones, self._tracker.update(rewards, dones)
+        episodes = self._tracker.update(rewards, np.logical_or(terminated, truncated))
+        return StepResult(self._obs.copy(), rewards, terminated, truncated, final, episodes)
 
     def close(self) -> None:
         self._envs = []

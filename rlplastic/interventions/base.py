@@ -1,27 +1,49 @@
-"""The Intervention seam: what a plasticity method may do to a learner, each hook optional."""
+"""The Intervention seam: what a plasticity method may do to a learner, each hook optional.
+
+Methods never schedule themselves: the runner calls ``act`` at every iteration boundary, once per method,
+and the method says whether it acted there (``When`` decides for the point-acting methods).
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from torch import nn
 
-from rlplastic.agents import Hooks, Learner
+from rlplastic.agents import Batch, Hooks, Learner
 from rlplastic.envs import Phase
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class NoConfig:
     """For methods without hyper-parameters."""
+
+
+@dataclass(frozen=True)
+class Boundary:
+    """An iteration boundary, where the runner lets every method act once.
+
+    ``step`` is the agent step there and ``previous`` the step of the boundary before it (``step`` minus one
+    iteration); ``switch`` is true at the first boundary of every phase but the first. ``probe(n)`` returns
+    ``n`` transitions of ``phase``'s task gathered with the current policy, neither trained on nor counted.
+    """
+
+    step: int
+    previous: int
+    phase: Phase
+    switch: bool
+    probe: Callable[[int], Batch]
 
 
 class Intervention(Hooks):
     """Base class of every method. Subclasses set ``name``, ``paper`` and a ``Config`` dataclass.
 
-    Hooks, all optional: ``on_task_switch`` (before training on a new task), ``after_update`` (after every
-    optimiser step) and ``extra_loss`` (a term added to the agent's loss), the last two from ``Hooks``.
+    Hooks, all optional: ``modify_arch``, ``optimizer_options``, ``after_update`` and ``extra_loss`` (from
+    ``Hooks``, see ``rlplastic.agents.learner``), ``attach`` (once, when the learner is built) and ``act`` (at
+    iteration boundaries, called by the runner only).
     """
 
     name: ClassVar[str] = ""
@@ -37,8 +59,10 @@ class Intervention(Hooks):
     def attach(self, learner: Learner) -> None:
         """Called once when the learner is built, before any training (snapshots, activation hooks)."""
 
-    def on_task_switch(self, learner: Learner, phase: Phase) -> None:
-        """Act at a task boundary, before the first update on ``phase``."""
+    def act(self, learner: Learner, boundary: Boundary) -> bool:
+        """Act at an iteration boundary if due; True if weights or structure changed (the runner then syncs
+        the target networks and checks the weights are finite)."""
+        return False
 
     def state_dict(self) -> dict[str, Any]:
         """What a checkpoint must keep to resume this method exactly."""
@@ -52,16 +76,24 @@ class Intervention(Hooks):
         return {"name": self.name, **dataclasses.asdict(self.config)}
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class When:
     """When a point-acting method acts: at task switches (default), and/or every ``every`` agent steps,
-    and/or at the agent steps listed in ``at_steps`` (checked at rollout boundaries). A single-task suite
-    with ``at_switch=false`` and ``at_steps=[N]`` gives the warm-start protocols (FIRE's Atari DQN: once at the
-    midpoint; Plasticine: every 10k steps)."""
+    and/or at the agent steps listed in ``at_steps``, each checked at iteration boundaries (a step between
+    two boundaries falls due at the next one). A single-task suite with ``at_switch=false`` and
+    ``at_steps=[N]`` gives the warm-start protocols (FIRE's Atari DQN: once at the midpoint; Plasticine:
+    every 10k steps). However many conditions hold at one boundary, the method acts once."""
 
     at_switch: bool = True
     every: int = 0
     at_steps: list[int] = dataclasses.field(default_factory=list)
+
+    def due(self, b: Boundary) -> bool:
+        if b.switch and self.at_switch:
+            return True
+        if self.every > 0 and b.step > 0 and b.step // self.every > b.previous // self.every:
+            return True
+        return any(b.previous < s <= b.step for s in self.at_steps)
 
 
 class PointIntervention(Intervention):
@@ -69,29 +101,14 @@ class PointIntervention(Intervention):
 
     Config: ClassVar[type] = When
 
-    def __init__(self, config: Any | None = None) -> None:
-        super().__init__(config)
-        self._last_step = 0
-
-    def apply(self, learner: Learner) -> None:
+    def apply(self, learner: Learner, boundary: Boundary | None = None) -> None:
         raise NotImplementedError
 
-    def on_task_switch(self, learner: Learner, phase: Phase) -> None:
-        if self.config.at_switch:
-            self.apply(learner)
-
-    def on_rollout(self, learner: Learner, step: int) -> None:
-        last, self._last_step = self._last_step, step
-        every = self.config.every
-        periodic = every > 0 and step // every > last // every
-        if step > last and (periodic or any(last < s <= step for s in self.config.at_steps)):
-            self.apply(learner)
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"last_step": self._last_step}
-
-    def load_state_dict(self, state: dict[str, Any], learner: Learner) -> None:
-        self._last_step = state.get("last_step", 0)
+    def act(self, learner: Learner, boundary: Boundary) -> bool:
+        if not self.config.due(boundary):
+            return False
+        self.apply(learner, boundary)
+        return True
 
 
 def copy_fresh(learner: Learner, pairs: list[tuple[nn.Module, nn.Module]]) -> None:
@@ -99,12 +116,6 @@ def copy_fresh(learner: Learner, pairs: list[tuple[nn.Module, nn.Module]]) -> No
     for live, fresh in pairs:
         live.load_state_dict(fresh.state_dict())
         learner.reset_optimizer(list(live.parameters()))
-
-
-def sync_target(learner: Learner, name: str) -> None:
-    """Give network ``name``'s target network (if it has one) the online network's current weights."""
-    if name in learner.target_networks:
-        learner.target_networks[name].load_state_dict(learner.networks[name].state_dict())
 
 
 def weight_layers(module: nn.Module) -> Iterator[nn.Module]:

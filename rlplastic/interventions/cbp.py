@@ -10,9 +10,19 @@ outgoing weights are set to 0 after adding w_out * f / (1 - eta^age) to the next
 network's output changes as little as possible; its utility, mean and age restart at 0.
 
 Defaults (official PPO on Ant): replacement_rate 1e-4, maturity 1e4 updates, eta 0.99.
-Deliberate deviations: Adam moments of the replaced weights are zeroed (the official GnT does this only with
-its AdamGnT optimiser; its PPO runs used plain Adam); the fractional count is carried over (the official
-``accumulate=True`` mode) rather than drawn at random, which keeps runs deterministic.
+Deliberate deviations from the official code (shibhansh/loss-of-plasticity, ``lop/algos/gnt.py`` and
+``convGnT.py``), each kept because it follows the paper's description of the algorithm:
+- Adam moments of the replaced weights are zeroed (the official GnT does this only with its AdamGnT
+  optimiser; its PPO runs used plain Adam).
+- The fractional count is carried over (the official ``accumulate=True`` mode) rather than drawn at random,
+  which keeps runs deterministic.
+- Bias correction: the official GnT zeroes the replaced unit's mean activation before adding it to the next
+  bias, so its correction adds 0, and ConvGnT has none; here the bias-corrected mean is moved into the next
+  layer's bias for Linear and conv units alike.
+- Re-initialisation bound: sqrt(3 / fan_in) for every layer (the official Linear GnT's); the official conv
+  version draws conv units with sqrt(1 / fan_in).
+- Utility after a conv layer read by a Linear layer: here |h| is averaged over positions and mean|w_out|
+  over every column the unit feeds; the official ConvGnT combines them per position before averaging.
 """
 
 from __future__ import annotations

@@ -8,8 +8,7 @@ import torch
 
 from rlplastic.agents import Learner
 from rlplastic.agents.networks import ArchSpec
-from rlplastic.envs import Phase
-from rlplastic.interventions.base import Intervention
+from rlplastic.interventions.base import Boundary, Intervention
 
 
 class Composite(Intervention):
@@ -34,20 +33,16 @@ class Composite(Intervention):
         for part in self.parts:
             part.attach(learner)
 
-    def on_task_switch(self, learner: Learner, phase: Phase) -> None:
-        for part in self.parts:
-            part.on_task_switch(learner, phase)
-
-    def on_rollout(self, learner: Learner, step: int) -> None:
-        for part in self.parts:
-            part.on_rollout(learner, step)
+    def act(self, learner: Learner, boundary: Boundary) -> bool:
+        acted = [part.act(learner, boundary) for part in self.parts]  # every part gets its turn, in order
+        return any(acted)
 
     def after_update(self, learner: Learner, update: int) -> None:
         for part in self.parts:
             part.after_update(learner, update)
 
-    def extra_loss(self, learner: Learner) -> torch.Tensor | None:
-        terms = [t for t in (p.extra_loss(learner) for p in self.parts) if t is not None]
+    def extra_loss(self, learner: Learner, network: str) -> torch.Tensor | None:
+        terms = [t for t in (p.extra_loss(learner, network) for p in self.parts) if t is not None]
         return sum(terms[1:], terms[0]) if terms else None
 
     def state_dict(self) -> dict[str, Any]:

@@ -9,9 +9,14 @@ taps; each bias vector by one scalar cosine. Rows that the new gradient would ke
 pointing elsewhere shrink toward lam. Normalisation layers are untouched; output layers are included;
 optimiser state is kept.
 
-Defaults: alpha = 0.3, lam = 0.3 (the paper's). RL adaptation (deliberate deviation): the data seen so far is
-the learner's buffer (for PPO the last rollout of the previous task), sampled as ``batches`` batches of
-``batch_size``; the official code iterates over whole stored chunks, oldest first.
+Defaults: alpha = 0.3, lam = 0.3 (the paper's). Data: the official code (``utils/train_utils.py::dash``)
+appends the incoming chunk to the data seen so far and feeds the chunks oldest first, so the newest data
+carries the largest weight. Here, at a task switch, the runner gathers ``batches`` x ``batch_size``
+transitions of the incoming task with the current policy (a probe that is neither trained on nor counted
+as training steps) and feeds them as ``batches`` consecutive batches. Deliberate deviation: older tasks'
+data is left out; after 8 new batches with alpha = 0.3 it would weigh 0.7^8 = 6 % of g. When DASH is
+applied outside a switch (``every``/``at_steps``), the batches come from the learner's buffer instead.
+Each network's gradient is that of its own loss (``Learner.losses``).
 """
 
 from __future__ import annotations
@@ -21,8 +26,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from rlplastic.agents import Learner
-from rlplastic.interventions.base import PointIntervention, When, weight_layers
+from rlplastic.agents import Batch, Learner
+from rlplastic.interventions.base import Boundary, PointIntervention, When, weight_layers
 
 
 def ema_negative_gradient(grads: list[torch.Tensor], alpha: float) -> torch.Tensor:
@@ -64,13 +69,20 @@ class Dash(PointIntervention):
     paper = "arXiv 2410.23495"
     Config = DashConfig
 
-    def apply(self, learner: Learner) -> None:
+    def apply(self, learner: Learner, boundary: Boundary | None = None) -> None:
         cfg = self.config
-        params = [p for net in learner.networks.values() for layer in weight_layers(net) for p in layer.parameters()]
-        history: list[list[torch.Tensor]] = []
-        for _ in range(cfg.batches):
-            grads = torch.autograd.grad(learner.loss(learner.sample(cfg.batch_size)), params, allow_unused=True)
+        n = cfg.batches * cfg.batch_size
+        data = boundary.probe(n) if boundary is not None and boundary.switch else learner.sample(n)
+        size = cfg.batch_size
+        batches = [{k: v[i * size : (i + 1) * size] for k, v in data.items()} for i in range(cfg.batches)]
+        for name, net in learner.networks.items():
+            self._shrink(learner, name, [p for layer in weight_layers(net) for p in layer.parameters()], batches)
+
+    def _shrink(self, learner: Learner, name: str, params: list[torch.Tensor], batches: list[Batch]) -> None:
+        history = []
+        for batch in batches:
+            grads = torch.autograd.grad(learner.losses(batch)[name], params, allow_unused=True)
             history.append([torch.zeros_like(p) if g is None else g for p, g in zip(params, grads, strict=True)])
         with torch.no_grad():
             for k, p in enumerate(params):
-                p.copy_(shrink(p, ema_negative_gradient([h[k] for h in history], cfg.alpha), cfg.lam))
+                p.copy_(shrink(p, ema_negative_gradient([h[k] for h in history], self.config.alpha), self.config.lam))

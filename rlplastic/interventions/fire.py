@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import torch
 
 from rlplastic.agents import Learner
-from rlplastic.interventions.base import PointIntervention, When, sync_target, weight_layers
+from rlplastic.interventions.base import Boundary, PointIntervention, When, weight_layers
 
 
 def newton_schulz(matrix: torch.Tensor, iters: int = 10) -> torch.Tensor:
@@ -65,10 +65,9 @@ class Fire(PointIntervention):
     Config = FireConfig
 
     @torch.no_grad()
-    def apply(self, learner: Learner) -> None:
-        for name, net in learner.networks.items():
+    def apply(self, learner: Learner, boundary: Boundary | None = None) -> None:
+        for net in learner.networks.values():
             for layer in weight_layers(net):
                 layer.weight.copy_(fire_weight(layer.weight.float(), self.config.iters))
-            sync_target(learner, name)
         if self.config.reset_optimizer:
             learner.reset_optimizer()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rlplastic.agents import Learner
-from rlplastic.interventions.base import PointIntervention, When, copy_fresh, sync_target
+from rlplastic.interventions.base import Boundary, PointIntervention, When, copy_fresh
 
 
 @dataclass(frozen=True)
@@ -23,11 +23,10 @@ class HeadReset(PointIntervention):
     paper = "arXiv 2205.07802"
     Config = HeadResetConfig
 
-    def apply(self, learner: Learner) -> None:
+    def apply(self, learner: Learner, boundary: Boundary | None = None) -> None:
         for name, net in learner.networks.items():
             fresh = learner.fresh_network(name)
             pairs = [(net.heads[h], fresh.heads[h]) for h in net.head_names]
             if self.config.layers >= 2:
                 pairs.append((net.hidden_layers()[-1].incoming, fresh.hidden_layers()[-1].incoming))
             copy_fresh(learner, pairs)
-            sync_target(learner, name)

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from rlplastic.agents import Learner
-from rlplastic.interventions.base import PointIntervention, When
+from rlplastic.interventions.base import Boundary, PointIntervention, When
 
 
 def frozen(module: nn.Module) -> nn.Module:
@@ -81,7 +81,7 @@ class Injection(PointIntervention):
                 new_params += list(injected.new.parameters())
             learner.set_extra_parameters(name, new_params)
 
-    def apply(self, learner: Learner) -> None:
+    def apply(self, learner: Learner, boundary: Boundary | None = None) -> None:
         self._inject(learner)
         self.injections += 1
 

@@ -1,7 +1,7 @@
 """L2-Init, regenerative regularisation (Kumar et al., arXiv 2308.11958): loss += lam*||theta - theta_0||^2.
 
 theta_0 are the weights at initialisation, snapshotted before training; the term is added to every update's
-loss (all parameters). Default lam = 1e-2, the best value of the paper's sweep.
+loss (all parameters), each network's term to its own loss. Default lam = 1e-2, the best value of the paper's sweep.
 """
 
 from __future__ import annotations
@@ -32,14 +32,13 @@ class L2Init(Intervention):
             for p_name, p in net.named_parameters()
         }
 
-    def extra_loss(self, learner: Learner) -> torch.Tensor | None:
+    def extra_loss(self, learner: Learner, network: str) -> torch.Tensor | None:
         terms = [
-            ((p - self._anchors[(net_name, p_name)]) ** 2).sum()
-            for net_name, net in learner.networks.items()
-            for p_name, p in net.named_parameters()
-            if (net_name, p_name) in self._anchors
+            ((p - self._anchors[(network, p_name)]) ** 2).sum()
+            for p_name, p in learner.networks[network].named_parameters()
+            if (network, p_name) in self._anchors
         ]
-        return self.config.lam * torch.stack(terms).sum()
+        return self.config.lam * torch.stack(terms).sum() if terms else None
 
     def state_dict(self) -> dict[str, Any]:
         return {"anchors": self._anchors}

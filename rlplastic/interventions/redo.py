@@ -9,6 +9,11 @@ moments kept, as in the official code). The output layer is never recycled.
 Defaults: tau = 0.025 (the paper's default; 0.1 at high replay ratios), every ``period`` = 1000 gradient
 updates, 256 samples. Deviation: also applied at every task switch by default (``at_switch``), since this
 suite's question is plasticity across switches; ``--set redo.at_switch=false`` gives the paper's schedule.
+Recycling inside an update (the period) leaves target networks to the agent's own schedule, as the official
+code does; recycling at a switch is followed by the runner's target sync, like every boundary edit.
+Stated consequence of recycling layer by layer: a weight that is both outgoing of a recycled unit and
+incoming of a recycled unit of the next layer ends up re-initialised, not zeroed (the later layer's
+re-initialisation overwrites the zeroed column), as in the official code's layer-by-layer loop.
 """
 
 from __future__ import annotations
@@ -18,8 +23,7 @@ from dataclasses import dataclass
 import torch
 
 from rlplastic.agents import Learner
-from rlplastic.envs import Phase
-from rlplastic.interventions.base import Intervention
+from rlplastic.interventions.base import Boundary, Intervention
 from rlplastic.interventions.units import ActivationRecorder, replace_units, unit_activity
 
 
@@ -48,9 +52,11 @@ class Redo(Intervention):
         if self.config.period > 0 and update % self.config.period == 0:
             self.recycle(learner)
 
-    def on_task_switch(self, learner: Learner, phase: Phase) -> None:
-        if self.config.at_switch:
-            self.recycle(learner)
+    def act(self, learner: Learner, boundary: Boundary) -> bool:
+        if not (boundary.switch and self.config.at_switch):
+            return False
+        self.recycle(learner)
+        return True
 
     def recycle(self, learner: Learner) -> dict[str, list[int]]:
         """Recycle the dormant units of every network; return how many per hidden layer."""
@@ -59,7 +65,7 @@ class Redo(Intervention):
         for name, net in learner.networks.items():
             layers = net.hidden_layers()
             with ActivationRecorder(layers) as acts, torch.no_grad():
-                learner.loss(batch)
+                net.features(batch["obs"])
             fresh = learner.fresh_network(name).hidden_layers()
             counts[name] = []
             for i, h in enumerate(layers):

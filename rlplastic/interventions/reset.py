@@ -8,7 +8,7 @@ fixed interval (Nikishin et al., arXiv 2205.07802) are ``--set reset.every=N``.
 from __future__ import annotations
 
 from rlplastic.agents import Learner
-from rlplastic.interventions.base import PointIntervention, sync_target
+from rlplastic.interventions.base import Boundary, PointIntervention
 
 
 class Reset(PointIntervention):
@@ -17,9 +17,8 @@ class Reset(PointIntervention):
     name = "reset"
     paper = "from-scratch reference (full reset, cf. Nikishin et al. arXiv 2205.07802)"
 
-    def apply(self, learner: Learner) -> None:
+    def apply(self, learner: Learner, boundary: Boundary | None = None) -> None:
         for name, net in learner.networks.items():
             fresh = learner.fresh_network(name).state_dict()
             net.load_state_dict(fresh)
-            sync_target(learner, name)
         learner.reset_optimizer()

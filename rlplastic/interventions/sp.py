@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from rlplastic.agents import Learner
-from rlplastic.interventions.base import PointIntervention, When
+from rlplastic.interventions.base import Boundary, PointIntervention, When
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class ShrinkPerturb(PointIntervention):
     Config = ShrinkPerturbConfig
 
     @torch.no_grad()
-    def apply(self, learner: Learner) -> None:
+    def apply(self, learner: Learner, boundary: Boundary | None = None) -> None:
         for name, net in learner.networks.items():
             fresh = learner.fresh_network(name)
             for p, q in zip(net.parameters(), fresh.parameters(), strict=True):

@@ -6,6 +6,8 @@ written in the same format (see ``atari.toml``).
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,13 +26,29 @@ class SuiteError(ValueError):
 
 @dataclass(frozen=True)
 class Budget:
+    """A training length; ``agents`` holds per-agent options this length needs (e.g. a shorter warm-up)."""
+
     steps_per_phase: int
     cycles: int
     about: str = ""
+    agents: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named protocol: an agent, ``--set`` values, and optionally ``intervene = "midpoint"`` (point methods
+    act once, halfway through the run, instead of at switches)."""
+
+    agent: str
+    settings: dict[str, Any]
+    about: str = ""
+    intervene: str = ""
 
 
 @dataclass(frozen=True)
 class Suite:
+    """``agent`` is the default agent; ``agents`` holds each supported agent's hyper-parameters."""
+
     name: str
     description: str
     env: str
@@ -38,9 +56,11 @@ class Suite:
     tasks: list[str]
     budgets: dict[str, Budget]
     env_options: dict[str, Any] = field(default_factory=dict)
-    agent_options: dict[str, Any] = field(default_factory=dict)
+    agents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    presets: dict[str, Preset] = field(default_factory=dict)
     scores: str = ""
     source: str = ""
+    sha256: str = ""
 
     def schedule(self, budget: str) -> list[Phase]:
         b = self.budgets[budget]
@@ -73,6 +93,15 @@ def _require(data: dict[str, Any], key: str, kind: type, where: str) -> Any:
     return data[key]
 
 
+def _tables(data: dict[str, Any], key: str, where: str) -> dict[str, dict[str, Any]]:
+    """An optional table of tables (``[agents.ppo]``, ``[budgets.smoke.agents.dqn]``)."""
+    tables = _require(data, key, dict, where) if key in data else {}
+    for name, table in tables.items():
+        if not isinstance(table, dict):
+            raise SuiteError(f"{where}: [{key}.{name}] must be a table")
+    return {k: dict(v) for k, v in tables.items()}
+
+
 def _budget(data: Any, where: str) -> Budget:
     if not isinstance(data, dict):
         raise SuiteError(f"{where}: must be a table with steps_per_phase and cycles")
@@ -80,7 +109,17 @@ def _budget(data: Any, where: str) -> Budget:
     cycles = _require(data, "cycles", int, where)
     if steps <= 0 or cycles <= 0:
         raise SuiteError(f"{where}: steps_per_phase and cycles must be positive")
-    return Budget(steps, cycles, str(data.get("about", "")))
+    return Budget(steps, cycles, str(data.get("about", "")), _tables(data, "agents", where))
+
+
+def _preset(data: Any, where: str) -> Preset:
+    if not isinstance(data, dict):
+        raise SuiteError(f"{where}: must be a table with agent and set")
+    intervene = str(data.get("intervene", ""))
+    if intervene not in ("", "midpoint"):
+        raise SuiteError(f"{where}: intervene must be 'midpoint' or absent, not {intervene!r}")
+    settings = _require(data, "set", dict, where) if "set" in data else {}
+    return Preset(_require(data, "agent", str, where), dict(settings), str(data.get("about", "")), intervene)
 
 
 def parse_suite(data: dict[str, Any], source: str) -> Suite:
@@ -94,15 +133,21 @@ def parse_suite(data: dict[str, Any], source: str) -> Suite:
     budgets = {k: _budget(v, f"{source} [budgets.{k}]") for k, v in _require(data, "budgets", dict, source).items()}
     if not budgets:
         raise SuiteError(f"{source}: define at least one [budgets.NAME] table")
+    agent = str(data.get("agent", "ppo"))
+    agents = _tables(data, "agents", source)
+    if "agent_options" in data:  # the one-agent form: options of the default agent
+        agents.setdefault(agent, {}).update(_require(data, "agent_options", dict, source))
+    presets = {k: _preset(v, f"{source} [presets.{k}]") for k, v in _tables(data, "presets", source).items()}
     return Suite(
         name=str(data.get("name", Path(source).stem)),
         description=str(data.get("description", "")),
         env=env,
-        agent=str(data.get("agent", "ppo")),
+        agent=agent,
         tasks=list(tasks),
         budgets=budgets,
         env_options=dict(_require(data, "env_options", dict, source)) if "env_options" in data else {},
-        agent_options=dict(_require(data, "agent_options", dict, source)) if "agent_options" in data else {},
+        agents=agents,
+        presets=presets,
         scores=str(data.get("scores", "")),
         source=source,
     )
@@ -111,8 +156,10 @@ def parse_suite(data: dict[str, Any], source: str) -> Suite:
 def load_suite(name_or_path: str) -> Suite:
     """Read and validate a suite by shipped name or TOML path."""
     path = resolve_path(name_or_path)
+    text = path.read_text()
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise SuiteError(f"suite file {path} is not valid TOML ({err}); fix the file") from err
-    return parse_suite(data, str(path))
+    suite = parse_suite(data, str(path))
+    return dataclasses.replace(suite, sha256=hashlib.sha256(text.encode()).hexdigest())

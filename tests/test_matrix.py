@@ -1,0 +1,225 @@
+"""Every (agent, method) pair through one task switch on real MinAtar, asserting the effect the method
+promises: the weights changed the way its paper says, targets equal the online networks after an edit, and
+the optimiser state is kept or cleared as documented."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from conftest import trained_learner
+from torch import nn
+
+from rlplastic.agents.networks import CReLU
+from rlplastic.bench.runner import act_at_boundary
+from rlplastic.envs import Phase, make_env
+from rlplastic.envs.seeding import env_seeds
+from rlplastic.interventions import build
+from rlplastic.interventions.base import Boundary
+from rlplastic.interventions.fire import fire_weight
+from rlplastic.interventions.injection import InjectedHead
+from rlplastic.interventions.registry import BUILTINS
+from rlplastic.suites import load_suite
+
+AGENTS = ["ppo", "dqn"]
+OPTIONS = {"cbp": {"cbp": {"maturity": 0, "replacement_rate": 0.05}}, "lnwd": {"lnwd": {"weight_decay": 1e-3}}}
+
+
+def switch(learner, probes: list[int]) -> Boundary:
+    """The first boundary of phase 2 (SpaceInvaders), with a real probe that records how much it gathered."""
+    suite = load_suite("minatar")
+
+    def probe(n: int):
+        probes.append(n)
+        num_envs = learner.cfg.num_envs
+        env = make_env("minatar", "SpaceInvaders", env_seeds(0, 1, num_envs, "probe"), suite.env_options)
+        return learner.probe(env, n)
+
+    step = learner.global_step
+    return Boundary(step, step - learner.iteration_steps, Phase(1, "SpaceInvaders", step, 1024), True, probe)
+
+
+def snapshot(learner) -> dict[str, dict[str, torch.Tensor]]:
+    return {name: {k: v.clone() for k, v in net.state_dict().items()} for name, net in learner.networks.items()}
+
+
+def optimizer_params(learner) -> set[int]:
+    return {id(p) for opt in learner.optimizers.values() for p in opt.state}
+
+
+def fresh_under_seed(learner, name: str, seed: int = 1234) -> dict[str, torch.Tensor]:
+    torch.manual_seed(seed)
+    return learner.fresh_network(name).state_dict()
+
+
+def assert_targets_follow(learner) -> None:
+    for name, target in learner.target_networks.items():
+        online = learner.networks[name].state_dict()
+        for k, v in target.state_dict().items():
+            assert torch.equal(v, online[k]), f"target {name}.{k} differs from the online network"
+
+
+@pytest.mark.parametrize("agent", AGENTS)
+@pytest.mark.parametrize("method", list(BUILTINS))
+def test_method_acts_as_its_paper_says(agent: str, method: str) -> None:
+    hooks = build(method, OPTIONS.get(method))
+    learner = trained_learner(hooks, agent=agent)
+    before, state_before = snapshot(learner), optimizer_params(learner)
+    probes: list[int] = []
+    if method == "redo":  # a unit that can never fire must be recycled
+        with torch.no_grad():
+            next(iter(learner.networks.values())).hidden_layers()[-1].incoming.bias[5] = -1e4
+        before = snapshot(learner)
+    if method == "injection":
+        batch = learner.sample(32)
+        outputs = {n: net(batch["obs"]) for n, net in learner.networks.items()}
+    torch.manual_seed(1234)
+    acted = act_at_boundary(hooks, learner, switch(learner, probes))
+    after = snapshot(learner)
+    check = CHECKS[method]
+    check(learner, hooks, before, after, state_before, probes, acted, locals())
+    if acted:
+        assert_targets_follow(learner)
+
+
+# --- what each method promises ------------------------------------------------------------------------
+def check_none(learner, hooks, before, after, state_before, probes, acted, ctx) -> None:
+    assert not acted and before.keys() == after.keys()
+    for name in before:
+        assert all(torch.equal(before[name][k], after[name][k]) for k in before[name])
+
+
+def check_reset(learner, hooks, before, after, state_before, probes, acted, ctx) -> None:
+    assert acted
+    for name in after:
+        fresh = fresh_under_seed(learner, name)
+        assert all(torch.equal(after[name][k], fresh[k]) for k in fresh)
+    assert optimizer_params(learner) == set()
+
+
+def check_fire(learner, hooks, before, after, state_before, probes, acted, ctx) -> None:
+    assert acted
+    for name in learner.networks:
+        for k, v in after[name].items():
+            if not k.endswith("weight"):
+                continue
+            assert torch.allclose(v, fire_weight(before[name][k]), atol=1e-5), k
+            if v.dim() == 2:  # a scaled near-isometry: the largest singular value is sqrt(out/in)
+                scale = math.sqrt(v.shape[0] / v.shape[1])
+                assert torch.linalg.svdvals(v / scale).max() == pytest.approx(1.0, abs=1e-2), k
+        assert all(torch.equal(before[name][k], after[name][k]) for k in after[name] if k.endswith("bias"))
+    assert optimizer_params(learner) == set()  # fresh optimiser state (official vision code)
+
+
+def check_sp(learner, hooks, before, after, state_before, probes, acted, ctx) -> None:
+    assert acted
+    for name in after:
+        fresh = fresh_under_seed(learner, name)
+        for k in after[name]:
+            assert torch.allclose(after[name][k], 0.4 * before[name][k] + 0.1 * fresh[k], atol=1e-6), k
+    assert optimizer_params(learner) == state_before  # kept by default
+
+
+def check_headreset(learner, hooks, before, after, state_before, probes, acted, ctx) -> None:
+    assert acted
+    for name, net in learner.networks.items():
+        fresh = fresh_under_seed(learner, name)
+        for k in after[name]:
+            is_head = k.split(".")[0] in net.head_names
+            expected = fresh[k] if is_head else before[name][k]
+            assert torch.equal(after[name][k], expected), k
+        heads = {id(p) for h in net.heads.values() for p in h.parameters()}
+        assert not heads & optimizer_params(learner) and optimizer_params(learner) == state_before - heads
+
+
+def check_dash(learner, hooks, before, after, state_before, probes, acted, ctx) -> None:
+    assert acted and probes == [hooks.config.batches * hooks.config.batch_size]  # data of the incoming task
+    changed = 0
+    for name in after:
+        for k, v in after[name].items():
+            old = before[name][k]
+            rows = old.reshape(old.shape[0], -1) if v.dim() == 2 else old.reshape(1, -1)  # a bias: one factor
+            new_rows = v.reshape(rows.shape)
+            if v.dim() == 4:  # one factor per (out, in) slice
+                rows, new_rows = old.flatten(0, 1).flatten(1), v.flatten(0, 1).flatten(1)
+            factor = (new_rows * rows).sum(1) / (rows * rows).sum(1).clamp_min(1e-30)
+            live = (rows != 0).any(1)
+            assert torch.allclose(new_rows[live], rows[live] * factor[live, None], atol=1e-6), k
+            assert ((factor[live] >= 0.3 - 1e-5) & (factor[live] <= 1 + 1e-5)).all(), k
+            changed += int((factor[live] < 1 - 1e-6).sum())
+    assert changed > 0 and optimizer_params(learner) == state_before  # shrinks, keeps optimiser state
+
+
+def check_redo(learner, hooks, before, after, state_before, probes, acted, ctx) -> None:
+    assert acted
+    net = next(iter(learner.networks.values()))
+    layer = net.hidden_layers()[-1]
+    assert layer.incoming.bias[5] == 0
+    for head in layer.outgoing:
+        assert torch.equal(head.weight[:, 5], torch.zeros_like(head.weight[:, 5]))
+
+
+def check_cbp(learner, hooks, before, after, state_before, probes, acted, ctx) -> None:
+    assert not acted  # acts inside updates: during the training the fixture did
+    stats = next(iter(hooks._stats.values()))
+    assert any((st["age"] < st["age"].max()).any() for st in stats), "no unit was ever replaced"
+
+
+def check_l2init(learner, hooks, before, after, state_before, probes, acted, ctx) -> None:
+    assert not acted
+    name, net = next(iter(learner.networks.items()))
+    head = next(iter(net.heads.values()))
+    hooks.attach(learner)  # anchor here, then move one weight by 0.5: the gradient is 2 * lam * 0.5
+    with torch.no_grad():
+        head.weight += 0.5
+    net.zero_grad()
+    hooks.extra_loss(learner, name).backward()
+    assert torch.allclose(head.weight.grad, torch.full_like(head.weight, 2 * 1e-2 * 0.5))
+
+
+def check_injection(learner, hooks, before, after, state_before, probes, acted, ctx) -> None:
+    assert acted
+    batch = ctx["batch"]
+    for name, net in learner.networks.items():
+        assert all(isinstance(h, InjectedHead) for h in net.heads.values())
+        out, old = net(batch["obs"]), ctx["outputs"][name]
+        pairs = zip(out, old, strict=True) if isinstance(out, tuple) else [(out, old)]
+        for a, b in pairs:
+            assert torch.allclose(a, b, atol=1e-5)
+
+
+def check_arch(learner, hooks, before, after, state_before, probes, acted, ctx) -> None:
+    assert not acted
+    method = hooks.name
+    for net in learner.networks.values():
+        mods = list(net.encoder)
+        acts = [i for i, m in enumerate(mods) if isinstance(m, (nn.ReLU, CReLU))]
+        if method in ("ln", "lnwd"):
+            assert all(isinstance(mods[i - 1], (nn.LayerNorm, nn.GroupNorm)) for i in acts)
+        if method == "crelu":
+            assert acts and all(isinstance(mods[i], CReLU) for i in acts)
+    decay = {g["weight_decay"] for opt in learner.optimizers.values() for g in opt.param_groups}
+    assert decay == ({1e-3} if method == "lnwd" else {1e-5} if method == "wd" else {0.0})
+
+
+CHECKS = {
+    "none": check_none,
+    "reset": check_reset,
+    "fire": check_fire,
+    "sp": check_sp,
+    "headreset": check_headreset,
+    "dash": check_dash,
+    "redo": check_redo,
+    "cbp": check_cbp,
+    "l2init": check_l2init,
+    "injection": check_injection,
+    "ln": check_arch,
+    "wd": check_arch,
+    "lnwd": check_arch,
+    "crelu": check_arch,
+}
+
+
+def test_every_builtin_has_a_check() -> None:
+    assert set(CHECKS) == set(BUILTINS)
