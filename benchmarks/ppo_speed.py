@@ -19,9 +19,10 @@ import torch
 from torch import nn
 
 from rlplastic import agents
-from rlplastic.agents import Hooks
-from rlplastic.envs import Phase, make_env
+from rlplastic.agents.learner import train
+from rlplastic.envs import make_env
 from rlplastic.envs.minatar import GAMES, MAX_CHANNELS
+from rlplastic.envs.seeding import env_seeds
 from rlplastic.suites import load_suite
 
 TARGETS = {"atari": 1.5, "minatar": 2.0}
@@ -31,19 +32,13 @@ TASKS = {"atari": "SpaceInvaders", "minatar": "Breakout"}
 def ours(suite_name: str, iterations: int) -> float:
     """Steps/s of rlplastic's PPO over ``iterations`` rollout+update cycles, after one warm-up cycle."""
     suite = load_suite(suite_name)
-    opts = suite.agent_options
-    env = make_env(suite.env, TASKS[suite_name], opts["num_envs"], 0, suite.env_options)
-    learner = agents.make(suite.agent, opts, env.obs_shape, env.num_actions, seed=0)
-    batch = opts["num_envs"] * opts["num_steps"]
-
-    def cycles(n: int) -> None:
-        phase = Phase(0, TASKS[suite_name], 0, n * batch)
-        learner.learn(env, phase, Hooks(), lambda *a: None, lambda *a: None)
-
-    cycles(1)
+    opts = suite.agents["ppo"]
+    env = make_env(suite.env, TASKS[suite_name], env_seeds(0, 0, opts["num_envs"]), suite.env_options)
+    learner = agents.make("ppo", opts, agents.env_spec(env), seed=0)
+    train(learner, env, 1)
     start = time.perf_counter()
-    cycles(iterations)
-    rate = iterations * batch / (time.perf_counter() - start)
+    train(learner, env, iterations)
+    rate = iterations * learner.iteration_steps / (time.perf_counter() - start)
     env.close()
     return rate
 
@@ -98,7 +93,7 @@ def sb3(suite_name: str, iterations: int) -> float:
     """Steps/s of stable-baselines3's PPO with the suite's hyper-parameters, after one warm-up cycle."""
     from stable_baselines3 import PPO
 
-    opts = load_suite(suite_name).agent_options
+    opts = load_suite(suite_name).agents["ppo"]
     batch = opts["num_envs"] * opts["num_steps"]
     policy_kwargs = {} if suite_name == "atari" else {"features_extractor_class": MinAtarFeatures, "net_arch": []}
     model = PPO(

@@ -28,8 +28,8 @@ TINY_DQN = {"learning_starts": 32, "batch_size": 16, "buffer_size": 2000, "targe
 def trained_learner(hooks=None, agent: str = "ppo", iterations: int = 2, **options):
     """A real learner on MinAtar Breakout after a few small iterations (its buffer is filled, it has updated)."""
     from rlplastic import agents
-    from rlplastic.agents import Hooks
-    from rlplastic.envs import Phase, make_env
+    from rlplastic.agents.learner import train
+    from rlplastic.envs import make_env
     from rlplastic.envs.seeding import env_seeds
     from rlplastic.suites import load_suite
 
@@ -42,9 +42,6 @@ def trained_learner(hooks=None, agent: str = "ppo", iterations: int = 2, **optio
         hooks.attach(learner)
     if agent == "dqn":
         iterations = max(iterations, 64)  # past learning_starts
-    learner.start_phase(env, Phase(0, "Breakout", 0, iterations * learner.iteration_steps), iterations)
-    for _ in range(iterations):
-        learner.collect(lambda *a: None)
-        learner.update(hooks or Hooks())
+    train(learner, env, iterations, hooks)
     env.close()
     return learner

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from rlplastic import agents
-from rlplastic.agents import Hooks
-from rlplastic.envs import Phase, make_env
+from rlplastic.agents.learner import train
+from rlplastic.envs import make_env
 from rlplastic.envs.seeding import env_seeds
 from rlplastic.suites import load_suite
 
@@ -17,12 +17,7 @@ def rates_of_four_iterations(mode: str) -> list[float]:
     env = make_env("minatar", "Breakout", env_seeds(0, 0, 4), suite.env_options)
     learner = agents.make("ppo", opts | {"anneal_lr": mode}, agents.env_spec(env), 0)
     learner.set_run_length(4 * learner.iteration_steps)
-    learner.start_phase(env, Phase(0, "Breakout", 0, 4 * learner.iteration_steps), 4)
-    rates = []
-    for _ in range(4):
-        learner.collect(lambda *a: None)
-        rates.append(learner.update(Hooks())["learning_rate"])
-    return [r / opts["learning_rate"] for r in rates]
+    return [s["learning_rate"] / opts["learning_rate"] for s in train(learner, env, 4)]
 
 
 @pytest.mark.parametrize("mode", ["run", "phase"])

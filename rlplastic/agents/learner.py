@@ -286,3 +286,15 @@ class LearnerBase:
             self.target_networks[k].load_state_dict(v)
         for k, v in state["optimizers"].items():
             self.optimizers[k].load_state_dict(v)
+
+
+def train(learner: Learner, env: VectorEnv, iterations: int, hooks: Hooks | None = None) -> list[dict[str, float]]:
+    """Train ``learner`` on ``env`` for ``iterations`` iterations, one phase, no intervention boundaries and no
+    records: the loop of tests and speed benchmarks (the runner's own loop adds boundaries and records)."""
+    hooks = hooks or Hooks()
+    learner.start_phase(env, Phase(0, "task", learner.global_step, iterations * learner.iteration_steps), iterations)
+    stats = []
+    for _ in range(iterations):
+        learner.collect(lambda *a: None)
+        stats.append(learner.update(hooks))
+    return stats

@@ -7,8 +7,8 @@ steps of its episode came before it. Stacks are rebuilt at sampling time: frames
 start are zero, exactly as ale-py stacks them. The next observation is the following slot's stack, except
 where the episode was truncated (time limit or task switch): then its final frame is kept aside.
 
-Memory for Atari (84x84 uint8 frames): 7,056 bytes of frames plus 14 bytes of action, reward, flags and
-episode position per transition, so 1M transitions take about 7.07 GB (plus one final frame per truncated
+Memory for Atari (84x84 uint8 frames): 7,056 bytes of frame plus 18 bytes of action, reward, flags and
+episode position per transition, so 1M transitions take 7.07 GB (plus one final frame per truncated
 episode); storing stacked ``obs`` and ``next_obs`` would take 56 GB, stacked ``obs`` alone 28 GB.
 Observations with ``frame_stack`` = 1 (MinAtar's full game state) are stored whole, once per transition.
 """
@@ -110,6 +110,10 @@ class FrameReplay:
 
     def sample(self, n: int) -> Batch:
         """``n`` transitions drawn uniformly: obs, actions, rewards, next_obs, terminated."""
+        return self._gather(*self.draw(n))
+
+    def draw(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """(env, slot) of ``n`` transitions drawn uniformly among those that can be sampled."""
         held = min(self.written, self.slots)
         if held < 2:
             raise RuntimeError("the replay buffer holds no complete transition yet")
@@ -123,7 +127,7 @@ class FrameReplay:
                 break
             env[bad] = self._rng.integers(0, self.num_envs, int(bad.sum()))
             age[bad] = self._rng.integers(0, held, int(bad.sum()))
-        return self._gather(env, slot)
+        return env, slot
 
     def _gather(self, env: np.ndarray, slot: np.ndarray) -> Batch:
         obs = self._stack(env, slot)
@@ -138,6 +142,12 @@ class FrameReplay:
             "next_obs": torch.from_numpy(next_obs),
             "terminated": torch.from_numpy(self.terminated[env, slot].astype(np.float32)),
         }
+
+    @staticmethod
+    def bytes_per_transition(obs_shape: tuple[int, ...], frame_stack: int) -> int:
+        """Bytes one transition takes: its newest frame, action (8), reward (4), two flags, episode position (4)."""
+        frame = obs_shape[1:] if frame_stack > 1 else obs_shape
+        return int(np.prod(frame)) + 8 + 4 + 1 + 1 + 4
 
     def nbytes(self) -> int:
         arrays = (self.frames, self.actions, self.rewards, self.terminated, self.truncated, self.episode_pos)

@@ -38,6 +38,7 @@ class AtariVector:
         repeat_action_probability: float = 0.25,
         noop_max: int = 30,
         num_threads: int = 0,
+        max_num_frames_per_episode: int = 108_000,
     ) -> None:
         from ale_py import AtariVectorEnv
 
@@ -57,6 +58,7 @@ class AtariVector:
             use_fire_reset=False,
             autoreset_mode="SameStep",
             num_threads=num_threads,
+            max_num_frames_per_episode=max_num_frames_per_episode,
         )
         self._tracker = EpisodeTracker(num_envs)
 

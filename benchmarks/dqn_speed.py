@@ -1,0 +1,106 @@
+"""Training throughput of rlplastic's DQN against stable-baselines3's DQN, measured in the same run.
+
+Same game (Pong, full 18-action set), same hyper-parameters (CleanRL's ``dqn_atari.py`` from the atari suite:
+1 env, an update of batch 32 every 4 steps, Adam lr 1e-4, target update every 1000 steps), same Nature-CNN
+and replay capacity, on this machine's CPU threads; only the implementations differ. Both first fill
+``--warmup`` steps, then the timed steps all include updates. Prints steps/s and the ratio.
+Target (issue 6): >= 2x SB3.
+
+    pip install -e ".[bench]" && python benchmarks/dqn_speed.py [--steps 4000] [--repeats 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+
+from rlplastic import agents
+from rlplastic.agents.learner import train
+from rlplastic.envs import make_env
+from rlplastic.envs.seeding import env_seeds
+from rlplastic.suites import load_suite
+
+TARGET = 2.0
+GAME = "Pong"
+BUFFER = 100_000
+
+
+def options(warmup: int) -> dict:
+    return load_suite("atari").agents["dqn"] | {"learning_starts": warmup, "buffer_size": BUFFER}
+
+
+def ours(warmup: int, steps: int) -> float:
+    """Steps/s of rlplastic's DQN over ``steps`` agent steps after ``warmup`` steps without updates."""
+    suite = load_suite("atari")
+    opts = options(warmup)
+    env = make_env("atari", GAME, env_seeds(0, 0, opts["num_envs"]), suite.env_options)
+    learner = agents.make("dqn", opts, agents.env_spec(env), seed=0)
+    train(learner, env, warmup // learner.iteration_steps + 1)
+    start = time.perf_counter()
+    train(learner, env, steps // learner.iteration_steps)
+    rate = steps / (time.perf_counter() - start)
+    env.close()
+    return rate
+
+
+def sb3(warmup: int, steps: int) -> float:
+    """Steps/s of stable-baselines3's DQN with the same settings, timed the same way."""
+    from stable_baselines3 import DQN
+    from stable_baselines3.common.env_util import make_atari_env
+    from stable_baselines3.common.vec_env import VecFrameStack
+
+    opts = options(warmup)
+    env = make_atari_env(
+        f"ALE/{GAME}-v5",
+        n_envs=1,
+        seed=0,
+        env_kwargs={"frameskip": 1, "repeat_action_probability": 0.0, "full_action_space": True},
+        wrapper_kwargs={"terminal_on_life_loss": False, "action_repeat_probability": 0.25},
+    )
+    model = DQN(
+        "CnnPolicy",
+        VecFrameStack(env, 4),
+        learning_rate=opts["learning_rate"],
+        buffer_size=BUFFER,
+        learning_starts=warmup,
+        batch_size=opts["batch_size"],
+        tau=opts["tau"],
+        gamma=opts["gamma"],
+        train_freq=opts["train_frequency"],
+        gradient_steps=opts["gradient_steps"],
+        target_update_interval=opts["target_network_frequency"],
+        exploration_fraction=opts["exploration_fraction"],
+        exploration_final_eps=opts["end_e"],
+        device="cpu",
+        seed=0,
+        verbose=0,
+    )
+    model.learn(warmup + opts["train_frequency"])
+    start = time.perf_counter()
+    model.learn(steps, reset_num_timesteps=False)
+    return steps / (time.perf_counter() - start)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--warmup", type=int, default=1000, help="steps before the first update (not timed)")
+    p.add_argument("--steps", type=int, default=4000, help="timed agent steps per measurement")
+    p.add_argument("--repeats", type=int, default=2, help="alternating measurements per implementation (median)")
+    args = p.parse_args()
+    torch.set_num_threads(2)
+    mine, theirs = [], []
+    for _ in range(args.repeats):
+        mine.append(ours(args.warmup, args.steps))
+        theirs.append(sb3(args.warmup, args.steps))
+        print(f"  run: rlplastic {mine[-1]:.0f} steps/s, SB3 {theirs[-1]:.0f} steps/s", flush=True)
+    a, b = statistics.median(mine), statistics.median(theirs)
+    verdict = "met" if a / b >= TARGET else "MISSED"
+    print(f"{'game':8s} {'rlplastic steps/s':>18s} {'SB3 steps/s':>12s} {'ratio':>6s} {'target':>7s}")
+    print(f"{GAME:8s} {a:18.0f} {b:12.0f} {a / b:6.2f} {TARGET:6.1f}x {verdict}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
