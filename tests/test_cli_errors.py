@@ -45,6 +45,15 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
         (["--suite", "minatar", "--method", "fire+fire"], "names a part twice"),
         (["--suite", "minatar", "--bogus"], "unrecognized arguments: --bogus"),
         ([], "--suite is required; valid suites: atari, minatar"),
+        (["--suite", "minatar", "--agent", "sac"], "unknown agent 'sac'; valid agents: ppo, dqn"),
+        (["--suite", "minatar", "--preset", "fire_dqn"], "suite 'minatar' has no preset 'fire_dqn'; its presets: none"),
+        (["--suite", "atari", "--agent", "ppo", "--preset", "fire_dqn"], "preset 'fire_dqn' is for agent 'dqn'"),
+        (["--suite", "minatar", "--first-seed", "999", "--seeds", "2"], "seed 1000 is outside 0..999"),
+        (
+            ["--suite", "minatar", "--agent", "dqn", "--set", "agent.num_steps=4"],
+            "unknown option; valid agent options: num_envs, buffer_size",
+        ),
+        (["--suite", "minatar", "--agent", "dqn", "--set", "agent.loss='l1'"], "agent.loss must be one of mse, huber"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
@@ -68,14 +77,27 @@ def test_malformed_suite_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert code == 2 and "is not valid TOML" in err
 
 
+def test_an_agent_the_suite_has_no_options_for(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    suite = tmp_path / "ppo_only.toml"
+    suite.write_text(
+        'env = "minatar"\ntasks = ["Breakout"]\n[budgets.smoke]\nsteps_per_phase = 64\ncycles = 1\n'
+        '[agents.ppo]\nencoder = "minatar_cnn"\nlearing_rate = 1e-3\n'
+    )
+    code, _, err = run_cli(["--suite", str(suite), "--agent", "dqn", "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and "defines no options for agent 'dqn' (an [agents.dqn] table)" in err
+    code, _, err = run_cli(["--suite", str(suite), "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and "[agents.ppo]: unknown option 'learing_rate'" in err and err.count("\n") == 1
+    assert not (tmp_path / "o").exists()
+
+
 def test_list_and_help_through_the_module(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(["--list"], capsys)
     assert code == 0
-    for word in ("atari", "minatar", "smoke", "paper", "none", "reset", "fire", "arXiv 2602.08040"):
+    for word in ("atari", "minatar", "smoke", "paper", "none", "reset", "fire", "arXiv 2602.08040", "fire_dqn", "dqn"):
         assert word in out
     done = subprocess.run([sys.executable, "-m", "rlplastic.bench", "--help"], capture_output=True, text=True)
     assert done.returncode == 0
-    for flag in ("--suite", "--method", "--seeds", "--budget", "--out", "--jobs", "--set", "--list"):
+    for flag in ("--suite", "--agent", "--preset", "--method", "--seeds", "--budget", "--out", "--jobs", "--set"):
         assert flag in done.stdout
     done = subprocess.run([sys.executable, "-m", "rlplastic.bench", "--suite", "nope"], capture_output=True, text=True)
     assert done.returncode == 2 and done.stderr.count("\n") == 1

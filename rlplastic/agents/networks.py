@@ -19,7 +19,7 @@ ENCODERS: dict[str, tuple[list[tuple[int, int, int]], int, int]] = {
     "minatar_cnn": ([(16, 3, 1)], 128, 10),  # Young & Tian 2019
 }
 ACTIVATIONS = ("relu", "crelu")
-INITS = ("orthogonal", "torch")
+INITS = ("orthogonal", "torch", "xavier")
 
 
 @dataclass(frozen=True)
@@ -29,8 +29,8 @@ class ArchSpec:
     ``obs_scale`` multiplies raw observations (1/255 for Atari pixels). ``layer_norm`` normalises every
     hidden pre-activation (LayerNorm over features; over channels and positions for conv maps).
     ``activation`` is ``relu`` or ``crelu``; ``width`` multiplies every hidden layer's unit count.
-    ``init`` is ``orthogonal`` (CleanRL's PPO: gain sqrt(2), zero bias) or ``torch`` (PyTorch's default
-    Kaiming-uniform, CleanRL's DQN).
+    ``init`` is ``orthogonal`` (CleanRL's PPO: gain sqrt(2), zero bias), ``torch`` (PyTorch's default
+    Kaiming-uniform, CleanRL's DQN) or ``xavier`` (Xavier-uniform, zero bias: the FIRE paper's DQN).
     """
 
     encoder: str
@@ -83,7 +83,12 @@ def orthogonal_init(layer: nn.Module, gain: float = math.sqrt(2), bias: float = 
 
 def init_layer(arch: ArchSpec, layer: nn.Module, gain: float = math.sqrt(2)) -> nn.Module:
     """Initialise ``layer`` as ``arch.init`` says (``torch`` keeps the layer's own default initialisation)."""
-    return orthogonal_init(layer, gain) if arch.init == "orthogonal" else layer
+    if arch.init == "orthogonal":
+        return orthogonal_init(layer, gain)
+    if arch.init == "xavier":
+        nn.init.xavier_uniform_(layer.weight)
+        nn.init.zeros_(layer.bias)
+    return layer
 
 
 def _hidden(arch: ArchSpec, units: int, conv: bool) -> list[nn.Module]:
