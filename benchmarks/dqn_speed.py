@@ -3,8 +3,10 @@
 Same game (Pong, full 18-action set), same hyper-parameters (CleanRL's ``dqn_atari.py`` from the atari suite:
 1 env, an update of batch 32 every 4 steps, Adam lr 1e-4, target update every 1000 steps), same Nature-CNN
 and replay capacity, on this machine's CPU threads; only the implementations differ. Both first fill
-``--warmup`` steps, then the timed steps all include updates. Prints steps/s and the ratio.
-Target (issue 6): >= 2x SB3.
+``--warmup`` steps, then the timed steps all include updates. Each measurement runs in a fresh process, so
+rlplastic's allocator tuning (``rlplastic/bench/allocator.py``, applied by its runner) cannot speed up SB3 or
+be left out for rlplastic. rlplastic is measured as shipped (fp32) and with ``agent.precision = "bf16"``.
+Prints steps/s and the ratios. Target (issue 6): >= 2x SB3.
 
     pip install -e ".[bench]" && python benchmarks/dqn_speed.py [--steps 4000] [--repeats 2]
 """
@@ -14,11 +16,13 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from multiprocessing import get_context
 
 import torch
 
 from rlplastic import agents
 from rlplastic.agents.learner import train
+from rlplastic.bench.allocator import tune_allocator
 from rlplastic.envs import make_env
 from rlplastic.envs.seeding import env_seeds
 from rlplastic.suites import load_suite
@@ -32,10 +36,11 @@ def options(warmup: int) -> dict:
     return load_suite("atari").agents["dqn"] | {"learning_starts": warmup, "buffer_size": BUFFER}
 
 
-def ours(warmup: int, steps: int) -> float:
+def ours(warmup: int, steps: int, precision: str = "fp32") -> float:
     """Steps/s of rlplastic's DQN over ``steps`` agent steps after ``warmup`` steps without updates."""
+    tune_allocator()
     suite = load_suite("atari")
-    opts = options(warmup)
+    opts = options(warmup) | {"precision": precision}
     env = make_env("atari", GAME, env_seeds(0, 0, opts["num_envs"]), suite.env_options)
     learner = agents.make("dqn", opts, agents.env_spec(env), seed=0)
     train(learner, env, warmup // learner.iteration_steps + 1)
@@ -48,10 +53,13 @@ def ours(warmup: int, steps: int) -> float:
 
 def sb3(warmup: int, steps: int) -> float:
     """Steps/s of stable-baselines3's DQN with the same settings, timed the same way."""
+    import ale_py
+    import gymnasium as gym
     from stable_baselines3 import DQN
     from stable_baselines3.common.env_util import make_atari_env
     from stable_baselines3.common.vec_env import VecFrameStack
 
+    gym.register_envs(ale_py)
     opts = options(warmup)
     env = make_atari_env(
         f"ALE/{GAME}-v5",
@@ -84,22 +92,35 @@ def sb3(warmup: int, steps: int) -> float:
     return steps / (time.perf_counter() - start)
 
 
+def measure(name: str, warmup: int, steps: int) -> float:
+    """One measurement in a fresh process with 2 threads."""
+    func, args = {"fp32": (ours, ("fp32",)), "bf16": (ours, ("bf16",)), "sb3": (sb3, ())}[name]
+    with get_context("spawn").Pool(1) as pool:
+        return pool.apply(_threads_then, (func, warmup, steps, *args))
+
+
+def _threads_then(func, *args) -> float:
+    torch.set_num_threads(2)
+    return func(*args)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--warmup", type=int, default=1000, help="steps before the first update (not timed)")
     p.add_argument("--steps", type=int, default=4000, help="timed agent steps per measurement")
     p.add_argument("--repeats", type=int, default=2, help="alternating measurements per implementation (median)")
     args = p.parse_args()
-    torch.set_num_threads(2)
-    mine, theirs = [], []
+    rates: dict[str, list[float]] = {"fp32": [], "bf16": [], "sb3": []}
     for _ in range(args.repeats):
-        mine.append(ours(args.warmup, args.steps))
-        theirs.append(sb3(args.warmup, args.steps))
-        print(f"  run: rlplastic {mine[-1]:.0f} steps/s, SB3 {theirs[-1]:.0f} steps/s", flush=True)
-    a, b = statistics.median(mine), statistics.median(theirs)
-    verdict = "met" if a / b >= TARGET else "MISSED"
-    print(f"{'game':8s} {'rlplastic steps/s':>18s} {'SB3 steps/s':>12s} {'ratio':>6s} {'target':>7s}")
-    print(f"{GAME:8s} {a:18.0f} {b:12.0f} {a / b:6.2f} {TARGET:6.1f}x {verdict}", flush=True)
+        for name in rates:
+            rates[name].append(measure(name, args.warmup, args.steps))
+        print("  run: " + ", ".join(f"{k} {v[-1]:.0f} steps/s" for k, v in rates.items()), flush=True)
+    med = {k: statistics.median(v) for k, v in rates.items()}
+    print(f"{'rlplastic':22s} {'steps/s':>8s} {'SB3 steps/s':>12s} {'ratio':>6s} {'target':>7s}")
+    for name in ("fp32", "bf16"):
+        ratio = med[name] / med["sb3"]
+        verdict = "met" if ratio >= TARGET else "MISSED"
+        print(f"{GAME + ' ' + name:22s} {med[name]:8.0f} {med['sb3']:12.0f} {ratio:6.2f} {TARGET:6.1f}x {verdict}")
 
 
 if __name__ == "__main__":

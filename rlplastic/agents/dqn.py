@@ -13,6 +13,8 @@ Deliberate choices for continual learning, each an option:
   steps need exploration again; ``"run"`` decays once over the whole run.
 - Episodes cut by a time limit or by a task switch bootstrap from their final observation; only a real
   termination (game over) ends the return. CleanRL's Atari script never sees a truncation.
+- ``precision = "bf16"`` runs the update's forward passes under bf16 autocast (about 1.4x faster updates on
+  this CPU; the loss, optimiser and acting stay fp32); the default ``"fp32"`` keeps CleanRL's numerics.
 - ``checkpoint_buffer = true`` (default) stores the replay buffer in each phase checkpoint, so a resumed run
   equals an uninterrupted one; ``false`` keeps checkpoints small (1M Atari transitions take ~7 GB) and a
   resumed run restarts from an empty buffer (stated in the run's summary).
@@ -33,6 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rlplastic.agents.learner import (
+    PRECISIONS,
     Batch,
     EnvSpec,
     EpisodeCallback,
@@ -40,6 +43,7 @@ from rlplastic.agents.learner import (
     LearnerBase,
     StepResult,
     VectorEnv,
+    autocast,
 )
 from rlplastic.agents.networks import ArchSpec, QNetwork
 from rlplastic.agents.optim import CenteredRMSprop
@@ -76,6 +80,7 @@ class DQNConfig:
     init: str = "torch"
     checkpoint_buffer: bool = True
     log_interval: int = 1000
+    precision: str = "fp32"
 
     @property
     def iteration_steps(self) -> int:
@@ -86,7 +91,12 @@ class DQNConfig:
         return self.gradient_steps / self.iteration_steps
 
     def __post_init__(self) -> None:
-        choices = {"optimizer": ("adam", "rmsprop"), "loss": ("mse", "huber"), "epsilon_schedule": ("phase", "run")}
+        choices = {
+            "optimizer": ("adam", "rmsprop"),
+            "loss": ("mse", "huber"),
+            "epsilon_schedule": ("phase", "run"),
+            "precision": PRECISIONS,
+        }
         for name, valid in choices.items():
             if getattr(self, name) not in valid:
                 raise ValueError(f"agent.{name} must be one of {', '.join(valid)}, not {getattr(self, name)!r}")
@@ -211,15 +221,16 @@ class DQN(LearnerBase):
 
     def _td(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         """Q(s, a) and its TD target r + gamma * (1 - terminated) * max_a' Q_target(s', a')."""
-        q = self.net(batch["obs"]).gather(1, batch["actions"][:, None]).squeeze(1)
-        with torch.no_grad():
+        with autocast(self.cfg.precision):
+            q = self.net(batch["obs"]).gather(1, batch["actions"][:, None]).squeeze(1).float()
+        with torch.no_grad(), autocast(self.cfg.precision):
             next_q = self.target_networks["q"](batch["next_obs"])
             if self.cfg.double:
                 best = self.net(batch["next_obs"]).argmax(1, keepdim=True)
                 next_value = next_q.gather(1, best).squeeze(1)
             else:
                 next_value = next_q.max(1).values
-            target = batch["rewards"] + self.cfg.gamma * (1.0 - batch["terminated"]) * next_value
+            target = batch["rewards"] + self.cfg.gamma * (1.0 - batch["terminated"]) * next_value.float()
         return q, target
 
     def _loss(self, q: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from rlplastic.bench.allocator import tune_allocator
 from rlplastic.bench.errors import UsageError
 from rlplastic.bench.plan import RunConfig
 from rlplastic.bench.runner import RunFailed, RunResult, run
@@ -26,6 +27,7 @@ def verify_all(configs: list[RunConfig], out: Path) -> None:
 def _safe_run(config: RunConfig, out: Path, show_progress: bool, threads: int) -> RunResult:
     """Run one configuration; a failure becomes a result with its one-line reason, never a lost batch."""
     torch.set_num_threads(threads)
+    tune_allocator()
     try:
         return run(config, out, show_progress)
     except (RunFailed, UsageError) as err:
