@@ -67,3 +67,15 @@ def test_target_network_is_a_hard_copy_every_n_steps() -> None:
         torch.equal(learner.networks["q"].state_dict()[k], v)
         for k, v in learner.target_networks["q"].state_dict().items()
     )
+
+
+def test_bf16_precision_gives_nearly_the_fp32_td_error() -> None:
+    learner = trained_learner(agent="dqn")
+    sample = learner.sample(64)
+    q32, y32 = learner._td(sample)
+    learner.cfg = type(learner.cfg)(**{**vars(learner.cfg), "precision": "bf16"})
+    q16, y16 = learner._td(sample)
+    assert q16.dtype == torch.float32 and y16.dtype == torch.float32
+    scale = q32.abs().max()
+    assert (q16 - q32).abs().max() <= 0.02 * scale and (y16 - y32).abs().max() <= 0.02 * scale + 1e-3
+    assert not torch.equal(q16, q32)  # the forward really ran in bfloat16

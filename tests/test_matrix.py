@@ -162,6 +162,8 @@ def check_redo(learner, hooks, before, after, state_before, probes, acted, ctx) 
 
 def check_cbp(learner, hooks, before, after, state_before, probes, acted, ctx) -> None:
     assert not acted  # acts inside updates: during the training the fixture did
+    for target in learner.target_networks.values():  # its activation hooks watch the online network only
+        assert not any(m._forward_hooks for m in target.modules())
     stats = next(iter(hooks._stats.values()))
     assert any((st["age"] < st["age"].max()).any() for st in stats), "no unit was ever replaced"
 

@@ -44,6 +44,7 @@ from rlplastic.agents.learner import (
     StepResult,
     VectorEnv,
     autocast,
+    frozen_copy,
 )
 from rlplastic.agents.networks import ArchSpec, QNetwork
 from rlplastic.agents.optim import CenteredRMSprop
@@ -123,9 +124,7 @@ class DQN(LearnerBase):
         self.arch = hooks.modify_arch(ArchSpec(encoder=cfg.encoder, obs_scale=cfg.obs_scale, init=cfg.init))
         self.optimizer_options = hooks.optimizer_options({"weight_decay": 0.0})
         self.networks: dict[str, nn.Module] = {"q": self._build()}
-        self.target_networks: dict[str, nn.Module] = {}
-        self.target_networks["q"] = self.networks["q"]  # replaced by a frozen copy just below
-        self.sync_targets()
+        self.target_networks: dict[str, nn.Module] = {"q": frozen_copy(self.networks["q"])}
         self.optimizers = {"q": self._make_optimizer()}
         self.iteration_steps = cfg.iteration_steps
         self.log_every = max(1, cfg.log_interval // self.iteration_steps) * self.iteration_steps
@@ -276,7 +275,7 @@ class DQN(LearnerBase):
             "updates": self.updates,
             "rng": self._rng.bit_generator.state,
             "run": self._run,
-            "obs": self._obs,
+            "obs": None if self._obs is None else torch.from_numpy(self._obs),
             "buffer": self.buffer.state_dict() if keep else None,
         }
 
@@ -286,6 +285,6 @@ class DQN(LearnerBase):
         self.updates = state["updates"]
         self._rng.bit_generator.state = state["rng"]
         self._run = tuple(state["run"])
-        self._obs = state["obs"]
+        self._obs = None if state["obs"] is None else state["obs"].numpy()
         if state["buffer"] is not None:
             self.buffer.load_state_dict(state["buffer"])

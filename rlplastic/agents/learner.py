@@ -109,7 +109,8 @@ class Network(Protocol):
     ``heads``: the output layers by name (``head_names`` in order): reset by head reset, wrapped by plasticity
     injection. ``hidden_layers()``: every layer of hidden units in order, each with its incoming layer, its
     activation module and the layers that read it (the last one's readers are the heads): the units ReDo and
-    continual backprop recycle.
+    continual backprop recycle. ``features(obs)``: the last hidden layer's output (running it activates every
+    hidden layer, which is how ReDo measures units).
     """
 
     head_names: tuple[str, ...]
@@ -118,6 +119,8 @@ class Network(Protocol):
     def heads(self) -> dict[str, nn.Module]: ...
 
     def hidden_layers(self) -> list[HiddenLayer]: ...
+
+    def features(self, obs: torch.Tensor) -> torch.Tensor: ...
 
 
 # --- hooks ----------------------------------------------------------------------------------------------
@@ -237,10 +240,14 @@ def set_extra_parameters(optimizer: torch.optim.Optimizer, params: list[nn.Param
 
 
 def frozen_copy(net: nn.Module) -> nn.Module:
-    """A copy of ``net`` that takes no gradients (a target network)."""
+    """A copy of ``net`` that takes no gradients (a target network). Forward hooks are not copied: an
+    intervention's activation recorder watches the online network only."""
     target = copy.deepcopy(net)
     for p in target.parameters():
         p.requires_grad_(False)
+    for module in target.modules():
+        module._forward_hooks.clear()
+        module._forward_pre_hooks.clear()
     return target
 
 

@@ -22,6 +22,8 @@ import torch
 
 from rlplastic.agents.learner import Batch
 
+ARRAYS = ("frames", "actions", "rewards", "terminated", "truncated", "episode_pos")
+
 
 class FrameReplay:
     """Uniform replay over ``capacity`` transitions of ``num_envs`` envs stepped together."""
@@ -150,25 +152,24 @@ class FrameReplay:
         return int(np.prod(frame)) + 8 + 4 + 1 + 1 + 4
 
     def nbytes(self) -> int:
-        arrays = (self.frames, self.actions, self.rewards, self.terminated, self.truncated, self.episode_pos)
-        return sum(a.nbytes for a in arrays)
+        return sum(getattr(self, name).nbytes for name in ARRAYS)
 
     # --- checkpoints: only the slots written so far -------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
+        """Tensors and plain data only (checkpoints load with ``weights_only=True``)."""
         held = min(self.written, self.slots)
-        names = ("frames", "actions", "rewards", "terminated", "truncated", "episode_pos")
-        return {name: getattr(self, name)[:, :held].copy() for name in names} | {
-            "final": dict(self.final),
+        return {name: torch.from_numpy(getattr(self, name)[:, :held].copy()) for name in ARRAYS} | {
+            "final": {key: torch.from_numpy(frame) for key, frame in self.final.items()},
             "written": self.written,
-            "pos": self._pos.copy(),
+            "pos": torch.from_numpy(self._pos.copy()),
             "rng": self._rng.bit_generator.state,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        for name in ("frames", "actions", "rewards", "terminated", "truncated", "episode_pos"):
-            value = state[name]
+        for name in ARRAYS:
+            value = state[name].numpy()
             getattr(self, name)[:, : value.shape[1]] = value
-        self.final = dict(state["final"])
+        self.final = {tuple(key): frame.numpy() for key, frame in state["final"].items()}
         self.written = state["written"]
-        self._pos = state["pos"].copy()
+        self._pos = state["pos"].numpy().copy()
         self._rng.bit_generator.state = state["rng"]

@@ -79,7 +79,7 @@ class RunStore:
         if not path.exists():
             return None
         try:
-            return torch.load(path, weights_only=False)
+            return torch.load(path, weights_only=True)  # tensors and plain data: a pickle payload is refused
         except Exception as err:  # torch raises several types for a damaged file
             raise UsageError(
                 f"checkpoint {path} is corrupt ({type(err).__name__}); delete it to restart the run"
