@@ -19,6 +19,7 @@ import time
 from multiprocessing import get_context
 
 import torch
+from sb3_atari import sb3_atari_env
 
 from rlplastic import agents
 from rlplastic.agents.learner import train
@@ -53,24 +54,12 @@ def ours(warmup: int, steps: int, precision: str = "fp32") -> float:
 
 def sb3(warmup: int, steps: int) -> float:
     """Steps/s of stable-baselines3's DQN with the same settings, timed the same way."""
-    import ale_py
-    import gymnasium as gym
     from stable_baselines3 import DQN
-    from stable_baselines3.common.env_util import make_atari_env
-    from stable_baselines3.common.vec_env import VecFrameStack
 
-    gym.register_envs(ale_py)
     opts = options(warmup)
-    env = make_atari_env(
-        f"ALE/{GAME}-v5",
-        n_envs=1,
-        seed=0,
-        env_kwargs={"frameskip": 1, "repeat_action_probability": 0.0, "full_action_space": True},
-        wrapper_kwargs={"terminal_on_life_loss": False, "action_repeat_probability": 0.25},
-    )
     model = DQN(
         "CnnPolicy",
-        VecFrameStack(env, 4),
+        sb3_atari_env(GAME, 1),
         learning_rate=opts["learning_rate"],
         buffer_size=BUFFER,
         learning_starts=warmup,

@@ -16,6 +16,7 @@ import time
 import gymnasium as gym
 import numpy as np
 import torch
+from sb3_atari import sb3_atari_env
 from torch import nn
 
 from rlplastic import agents
@@ -70,18 +71,10 @@ class PaddedMinAtar(gym.ObservationWrapper):
 
 
 def sb3_env(suite_name: str, num_envs: int):
-    from stable_baselines3.common.env_util import make_atari_env, make_vec_env
-    from stable_baselines3.common.vec_env import VecFrameStack
+    from stable_baselines3.common.env_util import make_vec_env
 
     if suite_name == "atari":
-        env = make_atari_env(
-            f"ALE/{TASKS['atari']}-v5",
-            n_envs=num_envs,
-            seed=0,
-            env_kwargs={"frameskip": 1, "repeat_action_probability": 0.0, "full_action_space": True},
-            wrapper_kwargs={"terminal_on_life_loss": False, "action_repeat_probability": 0.25},
-        )
-        return VecFrameStack(env, 4)
+        return sb3_atari_env(TASKS["atari"], num_envs)
     import minatar.gym
 
     minatar.gym.register_envs()

@@ -5,20 +5,20 @@ from __future__ import annotations
 import pytest
 
 # Real environments and networks, shrunk: 8 envs x 16 steps per rollout, one rollout per phase.
-TINY = [
-    "agent.num_envs=8",
-    "agent.num_steps=16",
-    "agent.num_minibatches=2",
-    "agent.update_epochs=1",
-    "budget.steps_per_phase=128",
-]
+TINY_PPO = {
+    "agent.num_envs": 8,
+    "agent.num_steps": 16,
+    "agent.num_minibatches": 2,
+    "agent.update_epochs": 1,
+    "budget.steps_per_phase": 128,
+}
 
 
 @pytest.fixture
 def tiny() -> list[str]:
     args: list[str] = []
-    for item in TINY:
-        args += ["--set", item]
+    for key, value in TINY_PPO.items():
+        args += ["--set", f"{key}={value}"]
     return args
 
 

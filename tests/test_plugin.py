@@ -9,7 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import TINY
+from conftest import TINY_PPO
 
 pytestmark = pytest.mark.slow
 
@@ -78,7 +78,7 @@ def test_entry_point_plugin_runs_through_the_cli(tmp_path: Path) -> None:
     cli = [sys.executable, "-m", "rlplastic.bench"]
     listing = subprocess.run([*cli, "--list"], env=env, capture_output=True, text=True, check=True).stdout
     assert "halve" in listing and "plug-in example" in listing
-    tiny = [a for item in TINY for a in ("--set", item)]
+    tiny = [a for k, v in TINY_PPO.items() for a in ("--set", f"{k}={v}")]
     args = [
         *cli,
         "--suite",

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import TINY_PPO
 
 from rlplastic.bench import runner
 from rlplastic.bench.errors import UsageError
@@ -14,13 +15,7 @@ from rlplastic.bench.store import CHECKPOINT, RunStore
 
 pytestmark = pytest.mark.slow
 
-TINY = {
-    "agent.num_envs": 8,
-    "agent.num_steps": 16,
-    "agent.num_minibatches": 2,
-    "agent.update_epochs": 1,
-    "budget.steps_per_phase": 256,
-}
+TINY = TINY_PPO | {"budget.steps_per_phase": 256}
 TINY_DQN = {
     "agent.learning_starts": 64,
     "agent.batch_size": 16,

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import TINY_PPO
 
 from rlplastic import agents
 from rlplastic.bench import runner
@@ -20,14 +21,7 @@ from rlplastic.suites import load_suite
 
 pytestmark = pytest.mark.slow
 
-TINY = {
-    "agent.num_envs": 8,
-    "agent.num_steps": 16,
-    "agent.num_minibatches": 2,
-    "agent.update_epochs": 1,
-    "budget.steps_per_phase": 1024,
-    "suite.tasks": ["Breakout", "Asterix", "Seaquest"],
-}
+TINY = TINY_PPO | {"budget.steps_per_phase": 1024, "suite.tasks": ["Breakout", "Asterix", "Seaquest"]}
 
 
 def test_a_periodic_method_aligned_with_switches_acts_once_per_step(

@@ -6,6 +6,7 @@ Adding an agent: one module with a class implementing ``Learner`` (with a ``Conf
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from rlplastic.agents.dqn import DQN, DQNConfig
@@ -23,7 +24,7 @@ def config_class(name: str) -> type:
 
 def agent_options(name: str) -> list[str]:
     """The hyper-parameter names an agent accepts (for validating ``--set agent.X=...``)."""
-    return config_class(name).option_names()
+    return [f.name for f in dataclasses.fields(config_class(name))]
 
 
 def make(name: str, options: dict[str, Any], spec: EnvSpec, seed: int, hooks: Hooks | None = None) -> Learner:

@@ -26,7 +26,7 @@ Named presets live in the suite files: the FIRE paper's DQN (arXiv 2602.08040: l
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -43,6 +43,7 @@ from rlplastic.agents.learner import (
     LearnerBase,
     StepResult,
     VectorEnv,
+    adam,
     autocast,
     frozen_copy,
 )
@@ -104,10 +105,6 @@ class DQNConfig:
         if min(self.num_envs, self.train_frequency, self.batch_size, self.target_network_frequency) < 1:
             raise ValueError("agent.num_envs, train_frequency, batch_size and target_network_frequency must be >= 1")
 
-    @classmethod
-    def option_names(cls) -> list[str]:
-        return [f.name for f in fields(cls)]
-
 
 class DQN(LearnerBase):
     """A DQN learner implementing the Learner seam; one network ``q`` with a target network."""
@@ -115,25 +112,15 @@ class DQN(LearnerBase):
     Config = DQNConfig
 
     def __init__(self, cfg: DQNConfig, spec: EnvSpec, seed: int, hooks: Hooks | None = None) -> None:
-        if not spec.action_spec.discrete:
-            raise ValueError("DQN needs discrete actions; use SAC for continuous control")
         self.cfg = cfg
-        self.obs_shape = spec.obs_shape
-        self.num_actions = spec.action_spec.n
-        hooks = hooks or Hooks()
-        self.arch = hooks.modify_arch(ArchSpec(encoder=cfg.encoder, obs_scale=cfg.obs_scale, init=cfg.init))
-        self.optimizer_options = hooks.optimizer_options({"weight_decay": 0.0})
-        self.networks: dict[str, nn.Module] = {"q": self._build()}
+        self._setup(spec, seed, hooks, ArchSpec(encoder=cfg.encoder, obs_scale=cfg.obs_scale, init=cfg.init))
+        self.networks: dict[str, nn.Module] = {"q": self._build("q")}
         self.target_networks: dict[str, nn.Module] = {"q": frozen_copy(self.networks["q"])}
         self.optimizers = {"q": self._make_optimizer()}
         self.iteration_steps = cfg.iteration_steps
         self.log_every = max(1, cfg.log_interval // self.iteration_steps) * self.iteration_steps
-        self.global_step = 0
-        self.updates = 0
-        self._rng = np.random.default_rng(seed)
         buffer_rng = np.random.default_rng([seed, 1])
         self.buffer = FrameReplay(cfg.buffer_size, cfg.num_envs, spec.obs_shape, spec.frame_stack, buffer_rng)
-        self._run = (0, 1)
         self._env: VectorEnv | None = None
         self._obs: np.ndarray | None = None
         self._phase: Phase | None = None
@@ -144,7 +131,7 @@ class DQN(LearnerBase):
     def net(self) -> QNetwork:
         return self.networks["q"]  # type: ignore[return-value]
 
-    def _build(self) -> QNetwork:
+    def _build(self, name: str) -> QNetwork:
         return QNetwork(self.arch, self.obs_shape[0], self.num_actions)
 
     def _make_optimizer(self) -> torch.optim.Optimizer:
@@ -152,14 +139,7 @@ class DQN(LearnerBase):
         params = self.net.parameters()
         if cfg.optimizer == "rmsprop":  # Young & Tian's MinAtar DQN: centred RMSprop
             return CenteredRMSprop(params, lr=cfg.learning_rate, alpha=cfg.rmsprop_alpha, eps=cfg.eps, weight_decay=wd)
-        if wd > 0:
-            return torch.optim.AdamW(params, lr=cfg.learning_rate, eps=cfg.eps, weight_decay=wd)
-        return torch.optim.Adam(params, lr=cfg.learning_rate, eps=cfg.eps)
-
-    def fresh_network(self, name: str) -> nn.Module:
-        if name not in self.networks:
-            raise KeyError(f"no network {name!r}; this learner has {', '.join(self.networks)}")
-        return self._build()
+        return adam(params, cfg.learning_rate, cfg.eps, wd)
 
     # --- acting -----------------------------------------------------------------------------------
     def epsilon(self) -> float:
@@ -208,9 +188,6 @@ class DQN(LearnerBase):
             obs = result.obs
         keys = ("obs", "actions", "rewards", "next_obs", "terminated")
         return {k: torch.from_numpy(np.concatenate([r[i] for r in rows])[:n]) for i, k in enumerate(keys)}
-
-    def set_run_length(self, total_steps: int) -> None:
-        self._run = (self.global_step, max(total_steps, 1))
 
     # --- learning ---------------------------------------------------------------------------------
     def sample(self, n: int) -> Batch:
@@ -270,21 +247,13 @@ class DQN(LearnerBase):
     # --- checkpoints ------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         keep = self.cfg.checkpoint_buffer
-        return self.networks_state() | {
-            "global_step": self.global_step,
-            "updates": self.updates,
-            "rng": self._rng.bit_generator.state,
-            "run": self._run,
+        return self.base_state() | {
             "obs": None if self._obs is None else torch.from_numpy(self._obs),
             "buffer": self.buffer.state_dict() if keep else None,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.load_networks_state(state)
-        self.global_step = state["global_step"]
-        self.updates = state["updates"]
-        self._rng.bit_generator.state = state["rng"]
-        self._run = tuple(state["run"])
+        self.load_base_state(state)
         self._obs = None if state["obs"] is None else state["obs"].numpy()
         if state["buffer"] is not None:
             self.buffer.load_state_dict(state["buffer"])

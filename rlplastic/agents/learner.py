@@ -266,12 +266,49 @@ def all_parameters(optimizer: torch.optim.Optimizer) -> list[nn.Parameter]:
     return [p for g in optimizer.param_groups for p in g["params"]]
 
 
+def adam(params: Iterable[nn.Parameter], lr: float, eps: float, weight_decay: float) -> torch.optim.Optimizer:
+    """Adam, or AdamW (decoupled decay) when an intervention asks for weight decay."""
+    if weight_decay > 0:
+        return torch.optim.AdamW(params, lr=lr, eps=eps, weight_decay=weight_decay)
+    return torch.optim.Adam(params, lr=lr, eps=eps)
+
+
 class LearnerBase:
-    """The parts of ``Learner`` every agent implements the same way (optimiser state, targets, extras)."""
+    """The parts of ``Learner`` every agent implements the same way: construction from ``Hooks``, fresh
+    networks, optimiser resets, extra parameters, target sync, the run clock and checkpoints of all that.
+
+    A subclass calls ``_setup`` first in its ``__init__`` and implements ``_build(name)``.
+    """
 
     networks: dict[str, nn.Module]
     target_networks: dict[str, nn.Module]
     optimizers: dict[str, torch.optim.Optimizer]
+
+    def _setup(self, spec: EnvSpec, seed: int, hooks: Hooks | None, arch: ArchSpec) -> Hooks:
+        if not spec.action_spec.discrete:
+            raise ValueError(f"{type(self).__name__} needs discrete actions; pick a suite with discrete actions")
+        self.obs_shape = spec.obs_shape
+        self.num_actions = spec.action_spec.n
+        hooks = hooks or Hooks()
+        self.arch = hooks.modify_arch(arch)
+        self.optimizer_options = hooks.optimizer_options({"weight_decay": 0.0})
+        self.global_step = 0
+        self.updates = 0
+        self._rng = np.random.default_rng(seed)
+        self._run = (0, 1)  # (first step, length) of the run, for run-long schedules
+        return hooks
+
+    def _build(self, name: str) -> nn.Module:
+        raise NotImplementedError
+
+    def fresh_network(self, name: str) -> nn.Module:
+        if name not in self.networks:
+            raise KeyError(f"no network {name!r}; this learner has {', '.join(self.networks)}")
+        return self._build(name)
+
+    def set_run_length(self, total_steps: int) -> None:
+        """Tell the learner how long the whole run is (for schedules over the run)."""
+        self._run = (self.global_step, max(total_steps, 1))
 
     def reset_optimizer(self, params: Iterable[nn.Parameter] | None = None) -> None:
         params = None if params is None else list(params)
@@ -289,14 +326,19 @@ class LearnerBase:
         for group in self.optimizers[name].param_groups:
             group["lr"] = lr
 
-    def networks_state(self) -> dict[str, Any]:
+    def base_state(self) -> dict[str, Any]:
+        """Networks, targets, optimisers, counters and the random state: what every checkpoint holds."""
         return {
             "networks": {k: v.state_dict() for k, v in self.networks.items()},
             "targets": {k: v.state_dict() for k, v in self.target_networks.items()},
             "optimizers": {k: v.state_dict() for k, v in self.optimizers.items()},
+            "global_step": self.global_step,
+            "updates": self.updates,
+            "rng": self._rng.bit_generator.state,
+            "run": self._run,
         }
 
-    def load_networks_state(self, state: dict[str, Any]) -> None:
+    def load_base_state(self, state: dict[str, Any]) -> None:
         for k, v in state["networks"].items():
             self.networks[k].load_state_dict(v)
         self.sync_targets()  # same structure as the online network (injection may have rebuilt its heads)
@@ -304,6 +346,10 @@ class LearnerBase:
             self.target_networks[k].load_state_dict(v)
         for k, v in state["optimizers"].items():
             self.optimizers[k].load_state_dict(v)
+        self.global_step = state["global_step"]
+        self.updates = state["updates"]
+        self._rng.bit_generator.state = state["rng"]
+        self._run = tuple(state["run"])
 
 
 def train(learner: Learner, env: VectorEnv, iterations: int, hooks: Hooks | None = None) -> list[dict[str, float]]:

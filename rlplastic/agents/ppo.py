@@ -14,7 +14,7 @@ Episodes cut by a time limit (truncated, not terminated) bootstrap from the valu
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,6 +29,7 @@ from rlplastic.agents.learner import (
     LearnerBase,
     StepResult,
     VectorEnv,
+    adam,
     all_parameters,
 )
 from rlplastic.agents.networks import ActorCritic, ArchSpec
@@ -75,10 +76,6 @@ class PPOConfig:
             raise ValueError(f"agent.anneal_lr must be 'phase', 'run' or 'none', not {self.anneal_lr!r}")
         if self.batch_size % self.num_minibatches:
             raise ValueError("agent.num_envs * agent.num_steps must be divisible by agent.num_minibatches")
-
-    @classmethod
-    def option_names(cls) -> list[str]:
-        return [f.name for f in fields(cls)]
 
 
 @dataclass
@@ -149,24 +146,15 @@ class PPO(LearnerBase):
     Config = PPOConfig
 
     def __init__(self, cfg: PPOConfig, spec: EnvSpec, seed: int, hooks: Hooks | None = None) -> None:
-        if not spec.action_spec.discrete:
-            raise ValueError("this PPO acts in discrete action spaces; pick a suite with discrete actions")
         self.cfg = cfg
-        self.obs_shape = spec.obs_shape
-        self.num_actions = spec.action_spec.n
-        hooks = hooks or Hooks()
-        self.arch = hooks.modify_arch(ArchSpec(encoder=cfg.encoder, obs_scale=cfg.obs_scale))
-        self.optimizer_options = hooks.optimizer_options({"weight_decay": 0.0})
-        self.networks: dict[str, nn.Module] = {"actor_critic": self._build()}
+        self._setup(spec, seed, hooks, ArchSpec(encoder=cfg.encoder, obs_scale=cfg.obs_scale))
+        self.networks: dict[str, nn.Module] = {"actor_critic": self._build("actor_critic")}
         self.target_networks: dict[str, nn.Module] = {}
-        self.optimizers = {"actor_critic": self._make_optimizer()}
+        wd = self.optimizer_options["weight_decay"]
+        self.optimizers = {"actor_critic": adam(self.net.parameters(), cfg.learning_rate, cfg.adam_eps, wd)}
         self.iteration_steps = cfg.batch_size
         self.log_every = cfg.batch_size
-        self.global_step = 0
-        self.updates = 0
-        self._rng = np.random.default_rng(seed)
         self._rollout: Rollout | None = None
-        self._run = (0, 1)  # (first step, length) of the run, for anneal_lr = "run"
         self._env: VectorEnv | None = None
         self._obs: np.ndarray | None = None
         self._phase: Phase | None = None
@@ -178,21 +166,8 @@ class PPO(LearnerBase):
     def net(self) -> ActorCritic:
         return self.networks["actor_critic"]  # type: ignore[return-value]
 
-    def _build(self) -> ActorCritic:
+    def _build(self, name: str) -> ActorCritic:
         return ActorCritic(self.arch, self.obs_shape[0], self.num_actions)
-
-    def _make_optimizer(self) -> torch.optim.Optimizer:
-        wd = self.optimizer_options["weight_decay"]
-        if wd > 0:
-            return torch.optim.AdamW(
-                self.net.parameters(), lr=self.cfg.learning_rate, eps=self.cfg.adam_eps, weight_decay=wd
-            )
-        return torch.optim.Adam(self.net.parameters(), lr=self.cfg.learning_rate, eps=self.cfg.adam_eps)
-
-    def fresh_network(self, name: str) -> nn.Module:
-        if name not in self.networks:
-            raise KeyError(f"no network {name!r}; this learner has {', '.join(self.networks)}")
-        return self._build()
 
     def sample(self, n: int) -> Batch:
         if self._rollout is None or self._rollout.advantages is None:
@@ -211,10 +186,6 @@ class PPO(LearnerBase):
         rollout = Rollout.empty(self.cfg, self.obs_shape, -(-n // env.num_envs))
         self._roll(env, env.reset(), rollout, lambda result: None)
         return self._draw(rollout.flat(), n)
-
-    def set_run_length(self, total_steps: int) -> None:
-        """Tell the learner how long the whole run is (for ``anneal_lr = "run"``)."""
-        self._run = (self.global_step, max(total_steps, 1))
 
     # --- training ---------------------------------------------------------------------------------
     def _loss_terms(self, batch: Batch) -> dict[str, torch.Tensor]:
@@ -332,18 +303,10 @@ class PPO(LearnerBase):
 
     # --- checkpoints ------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        return self.networks_state() | {
-            "global_step": self.global_step,
-            "updates": self.updates,
-            "rng": self._rng.bit_generator.state,
-            "run": self._run,
+        return self.base_state() | {
             "rollout": None if self._rollout is None else vars(self._rollout),  # sample() after a resume
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.load_networks_state(state)
-        self.global_step = state["global_step"]
-        self.updates = state["updates"]
-        self._rng.bit_generator.state = state["rng"]
-        self._run = tuple(state["run"])
+        self.load_base_state(state)
         self._rollout = None if state["rollout"] is None else Rollout(**state["rollout"])
