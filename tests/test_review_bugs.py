@@ -134,3 +134,32 @@ def test_truncation_is_reported_apart_from_termination_with_the_final_observatio
     assert result.final_obs.any() and not np.array_equal(result.final_obs, result.obs)  # the cars moved on
     assert not np.array_equal(result.final_obs, obs)
     env.close()
+
+
+def test_the_fire_dqn_preset_applies_its_settings_and_acts_once_at_the_midpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rlplastic.interventions.fire import Fire
+
+    small = {
+        "suite.tasks": ["Breakout"],
+        "budget.steps_per_phase": 96,
+        "agent.learning_starts": 16,
+        "agent.buffer_size": 1000,
+        "agent.batch_size": 8,
+    }
+    (config,) = plan("atari", ["fire"], [0], "smoke", small, preset="fire_dqn")
+    opts = config.agent_options
+    assert config.agent == "dqn" and opts["learning_rate"] == 6.25e-5 and opts["num_envs"] == 4
+    assert opts["target_network_frequency"] == 2000 and opts["train_frequency"] * opts["num_envs"] == 4
+    assert config.method_options["fire"]["at_switch"] is False and config.method_options["fire"]["at_steps"] == [48]
+    steps: list[int] = []
+    real = Fire.apply
+
+    def counted(self, learner, boundary=None):
+        steps.append(learner.global_step)
+        real(self, learner, boundary)
+
+    monkeypatch.setattr(Fire, "apply", counted)
+    runner.run(config, tmp_path, show_progress=False)
+    assert steps == [48]
