@@ -100,8 +100,9 @@ class FrameReplay:
         ages = np.arange(self.stack - 1, -1, -1)  # oldest frame first
         slots = (slot[:, None] - ages) % self.slots
         frames = self.frames[env[:, None], slots]
-        keep = ages[None, :] <= self.episode_pos[env, slot][:, None]
-        return frames * keep.reshape(*keep.shape, *([1] * len(self.frame_shape)))
+        before_start = ages[None, :] > self.episode_pos[env, slot][:, None]
+        frames[before_start] = 0  # a fresh copy (fancy indexing): zero the frames before each episode began
+        return frames
 
     def _valid(self, age: np.ndarray, env: np.ndarray, slot: np.ndarray) -> np.ndarray:
         """A slot can be sampled once its next observation exists and all frames of its stack are still held."""
