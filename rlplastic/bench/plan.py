@@ -123,7 +123,7 @@ def choose_agent(suite: Suite, agent: str | None, preset: str | None) -> tuple[s
     name = agent or (chosen.agent if chosen else suite.agent)
     if name not in agents.AGENTS:
         raise UsageError(f"unknown agent {name!r}; valid agents: {', '.join(agents.AGENTS)}")
-    if name not in suite.agents:
+    if name not in suite.agents and name != suite.agent:  # the default agent may rely on its own defaults
         raise UsageError(
             f"suite {suite.name!r} defines no options for agent {name!r} (an [agents.{name}] table); "
             f"its agents: {', '.join(suite.agents) or suite.agent}"
