@@ -54,6 +54,11 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
             "unknown option; valid agent options: num_envs, buffer_size",
         ),
         (["--suite", "minatar", "--agent", "dqn", "--set", "agent.loss='l1'"], "agent.loss must be one of mse, huber"),
+        (["--suite", "minatar", "--agent", "dqn", "--set", "agent.gradient_steps=0"], "gradient_steps"),
+        (
+            ["--suite", "minatar", "--agent", "dqn", "--set", "agent.learning_starts=100000"],
+            "agent.learning_starts=100000 is not below the run's 81920 steps: the agent would never learn",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(

@@ -107,3 +107,11 @@ def test_centered_rmsprop_equals_torch_and_survives_a_constant_gradient() -> Non
         w.grad = torch.tensor([0.123456, -3.3e-4, 7.77])
         opt.step()
     assert torch.isfinite(w).all()
+
+
+def test_centered_rmsprop_weight_decay_is_decoupled() -> None:
+    w = torch.nn.Parameter(torch.tensor([2.0, -4.0]))
+    opt = CenteredRMSprop([w], lr=0.1, alpha=0.95, eps=0.01, weight_decay=0.5)
+    w.grad = torch.zeros(2)  # no gradient: the step only decays, w <- w * (1 - lr * wd)
+    opt.step()
+    assert torch.allclose(w, torch.tensor([2.0, -4.0]) * (1 - 0.1 * 0.5))

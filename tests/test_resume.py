@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -87,6 +88,8 @@ def test_dqn_without_buffer_in_checkpoints_resumes_from_an_empty_buffer(
         assert (checkpoint["learner"]["buffer"] is None) == (not config.agent_options["checkpoint_buffer"])
         monkeypatch.setattr(runner, "_env", real_env)
         assert runner.run(config, tmp_path, show_progress=False).status == "resumed"
+        summary = json.loads((store.dir / "DONE").read_text())
+        assert summary.get("restarted_buffer", False) == (not config.agent_options["checkpoint_buffer"])
     # 3 phases x 256 MinAtar transitions of 1,000 bytes each are in one checkpoint and not in the other.
     assert sizes[True] - sizes[False] > 3 * 256 * 1000
 

@@ -152,7 +152,8 @@ def test_the_fire_dqn_preset_applies_its_settings_and_acts_once_at_the_midpoint(
     opts = config.agent_options
     assert config.agent == "dqn" and opts["learning_rate"] == 6.25e-5 and opts["num_envs"] == 4
     assert opts["target_network_frequency"] == 2000 and opts["train_frequency"] * opts["num_envs"] == 4
-    assert config.method_options["fire"]["at_switch"] is False and config.method_options["fire"]["at_steps"] == [48]
+    fire = config.method_options["fire"]
+    assert fire["at_switch"] is False and fire["at_steps"] == [48] and fire["reset_optimizer"] is False
     steps: list[int] = []
     real = Fire.apply
 
@@ -163,3 +164,12 @@ def test_the_fire_dqn_preset_applies_its_settings_and_acts_once_at_the_midpoint(
     monkeypatch.setattr(Fire, "apply", counted)
     runner.run(config, tmp_path, show_progress=False)
     assert steps == [48]
+
+
+def test_a_budget_adapts_a_presets_agent_to_its_length() -> None:
+    # fire_dqn learns from step 20k; the smoke budget (8,192 steps per phase) starts at 2,048 instead,
+    # else DQN would never update and FIRE would act on an untrained network.
+    (config,) = plan("atari", ["fire"], [0], "smoke", {"suite.tasks": ["Breakout"]}, preset="fire_dqn")
+    assert config.agent_options["learning_starts"] == 2048 and config.agent_options["learning_rate"] == 6.25e-5
+    (paper,) = plan("atari", ["fire"], [0], "paper", {"suite.tasks": ["Breakout"]}, preset="fire_dqn")
+    assert paper.agent_options["learning_starts"] == 20_000

@@ -17,7 +17,8 @@ Deliberate choices for continual learning, each an option:
   this CPU; the loss, optimiser and acting stay fp32); the default ``"fp32"`` keeps CleanRL's numerics.
 - ``checkpoint_buffer = true`` (default) stores the replay buffer in each phase checkpoint, so a resumed run
   equals an uninterrupted one; ``false`` keeps checkpoints small (1M Atari transitions take ~7 GB) and a
-  resumed run restarts from an empty buffer (stated in the run's summary).
+  resumed run restarts from an empty buffer, collects ``learning_starts`` transitions again before its next
+  update, and says so in its ``DONE`` summary (``restarted_buffer``).
 
 Named presets live in the suite files: the FIRE paper's DQN (arXiv 2602.08040: lr 6.25e-5, target update
 2000, 4 envs, replay ratio 0.25, one intervention at the midpoint) and Young & Tian's MinAtar DQN
@@ -102,8 +103,11 @@ class DQNConfig:
         for name, valid in choices.items():
             if getattr(self, name) not in valid:
                 raise ValueError(f"agent.{name} must be one of {', '.join(valid)}, not {getattr(self, name)!r}")
-        if min(self.num_envs, self.train_frequency, self.batch_size, self.target_network_frequency) < 1:
-            raise ValueError("agent.num_envs, train_frequency, batch_size and target_network_frequency must be >= 1")
+        counts = (self.num_envs, self.train_frequency, self.gradient_steps, self.batch_size)
+        if min(*counts, self.target_network_frequency) < 1:
+            raise ValueError(
+                "agent.num_envs, train_frequency, gradient_steps, batch_size and target_network_frequency must be >= 1"
+            )
 
 
 class DQN(LearnerBase):
@@ -125,6 +129,7 @@ class DQN(LearnerBase):
         self._obs: np.ndarray | None = None
         self._phase: Phase | None = None
         self._phase_start, self._phase_steps = 0, 1
+        self._learning_from = cfg.learning_starts  # moved on by a resume that restarts from an empty buffer
 
     # --- construction -----------------------------------------------------------------------------
     @property
@@ -179,9 +184,11 @@ class DQN(LearnerBase):
                 on_episode(self._phase, self.global_step, episode)
 
     def probe(self, env: VectorEnv, n: int) -> Batch:
+        """The current greedy policy with the final exploration rate ``end_e`` (at a switch the new phase's
+        epsilon has restarted at ``start_e``, which would make the probe a uniformly random policy)."""
         obs, rows = env.reset(), []
         for _ in range(-(-n // env.num_envs)):
-            actions = self._act(obs, self.epsilon())
+            actions = self._act(obs, self.cfg.end_e)
             result = env.step(actions)
             next_obs = np.where(result.done.reshape(-1, *[1] * (obs.ndim - 1)), result.final_obs, result.obs)
             rows.append((obs, actions, self._reward(result), next_obs, result.terminated.astype(np.float32)))
@@ -218,7 +225,7 @@ class DQN(LearnerBase):
     def update(self, hooks: Hooks) -> dict[str, float]:
         cfg = self.cfg
         stats: dict[str, float] = {"epsilon": self.epsilon(), "td_loss": float("nan"), "q_mean": float("nan")}
-        if self.global_step < cfg.learning_starts or len(self.buffer) < cfg.batch_size:
+        if self.global_step < self._learning_from or len(self.buffer) < cfg.batch_size:
             return stats  # the same columns every iteration; NaN: no update yet
         opt = self.optimizers["q"]
         for _ in range(cfg.gradient_steps):
@@ -249,11 +256,21 @@ class DQN(LearnerBase):
         keep = self.cfg.checkpoint_buffer
         return self.base_state() | {
             "obs": None if self._obs is None else torch.from_numpy(self._obs),
+            "learning_from": self._learning_from,
             "buffer": self.buffer.state_dict() if keep else None,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.load_base_state(state)
         self._obs = None if state["obs"] is None else state["obs"].numpy()
+        self._learning_from = state["learning_from"]
         if state["buffer"] is not None:
             self.buffer.load_state_dict(state["buffer"])
+        else:  # an empty buffer again: collect learning_starts transitions before the next update
+            self._learning_from = self.global_step + self.cfg.learning_starts
+            self._obs = None  # nothing to cut: the buffer holds none of the previous phase
+
+    @property
+    def restarted_buffer(self) -> bool:
+        """True after a resume from a checkpoint without the replay buffer."""
+        return self._learning_from > self.cfg.learning_starts

@@ -4,7 +4,8 @@ PyTorch's ``RMSprop(centered=True)`` divides by sqrt(E[g^2] - E[g]^2) + eps. For
 is nearly constant (a unit fed only by always-zero inputs under L2-init's pull, say), the difference is
 zero in exact arithmetic and rounds to about -1e-24, and the square root turns the weights into NaN
 (measured on MinAtar DQN + l2init). This version clamps the variance at 0; otherwise it is the same update
-(Graves 2013, arXiv 1308.0850; the optimiser of Young & Tian's MinAtar DQN).
+(Graves 2013, arXiv 1308.0850; the optimiser of Young & Tian's MinAtar DQN). Weight decay, which only an
+intervention (``wd``, ``lnwd``) asks for, is decoupled as in AdamW: w <- w * (1 - lr * wd) before the step.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ class CenteredRMSprop(torch.optim.Optimizer):
                 if p.grad is None:
                     continue
                 grad = p.grad
-                if group["weight_decay"]:
-                    grad = grad.add(p, alpha=group["weight_decay"])
+                if group["weight_decay"]:  # decoupled, as AdamW: the interventions' weight decay means this
+                    p.mul_(1 - group["lr"] * group["weight_decay"])
                 state = self.state[p]
                 if not state:
                     state["step"] = torch.zeros(())

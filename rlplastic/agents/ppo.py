@@ -247,8 +247,9 @@ class PPO(LearnerBase):
             on_step(result)
             reward = np.sign(result.reward) if cfg.clip_reward else result.reward
             ro.rewards[t] = torch.from_numpy(reward)
-            if result.truncated.any():
-                idx = np.flatnonzero(result.truncated)
+            cut = result.truncated & ~result.terminated  # a real termination never bootstraps
+            if cut.any():
+                idx = np.flatnonzero(cut)
                 with torch.no_grad():
                     _, final_value = self.net(torch.from_numpy(result.final_obs[idx]))
                 ro.rewards[t, idx] += cfg.gamma * final_value

@@ -159,7 +159,12 @@ class FrameReplay:
     def state_dict(self) -> dict[str, Any]:
         """Tensors and plain data only (checkpoints load with ``weights_only=True``)."""
         held = min(self.written, self.slots)
-        return {name: torch.from_numpy(getattr(self, name)[:, :held].copy()) for name in ARRAYS} | {
+
+        def filled(name: str) -> torch.Tensor:  # a full ring is saved as it is (no second 7 GB copy)
+            array = getattr(self, name)
+            return torch.from_numpy(array if held == self.slots else array[:, :held].copy())
+
+        return {name: filled(name) for name in ARRAYS} | {
             "final": {key: torch.from_numpy(frame) for key, frame in self.final.items()},
             "written": self.written,
             "pos": torch.from_numpy(self._pos.copy()),

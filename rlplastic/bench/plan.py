@@ -131,13 +131,17 @@ def choose_agent(suite: Suite, agent: str | None, preset: str | None) -> tuple[s
     return name, chosen
 
 
-def _agent_options(suite: Suite, budget: str, agent: str, given: dict[str, Any]) -> dict[str, Any]:
-    """Class defaults <- suite <- budget <- overrides, each name checked against the agent's options."""
+def _agent_options(
+    suite: Suite, budget: str, agent: str, preset: dict[str, Any], given: dict[str, Any]
+) -> dict[str, Any]:
+    """Class defaults <- suite <- preset <- budget <- ``--set``, each name checked against the agent's options.
+    The budget comes after the preset: it adapts any protocol to its length (a smoke budget's warm-up)."""
     cls = agents.config_class(agent)
     defaults = {f.name: f.default for f in dataclasses.fields(cls)}
     options = dict(defaults)
     for where, values in (
         (f"{suite.source} [agents.{agent}]", suite.agents.get(agent, {})),
+        ("the preset", preset),
         (f"{suite.source} [budgets.{budget}.agents.{agent}]", suite.budgets[budget].agents.get(agent, {})),
     ):
         unknown = sorted(set(values) - set(defaults))
@@ -158,7 +162,8 @@ def resolve(
 ) -> RunConfig:
     """Apply the overrides that concern this run to the suite, with every name and type checked."""
     agent_name, chosen = choose_agent(suite, agent, preset)
-    overrides = (chosen.settings if chosen else {}) | overrides
+    preset_sections = by_section(chosen.settings if chosen else {})
+    overrides = {k: v for k, v in (chosen.settings if chosen else {}).items() if not k.startswith("agent.")} | overrides
     sections = by_section(overrides)
     parts = method_parts(method)
     b = suite.budgets[budget]
@@ -170,7 +175,7 @@ def resolve(
     }
     tasks = run["suite"].get("tasks", suite.tasks)
     _check_tasks(suite, tasks)
-    agent_options = _agent_options(suite, budget, agent_name, run["agent"])
+    agent_options = _agent_options(suite, budget, agent_name, preset_sections.get("agent", {}), run["agent"])
     iteration = _agent_config(agent_name, agent_options).iteration_steps
     steps = -(-run["budget"].get("steps_per_phase", b.steps_per_phase) // iteration) * iteration  # whole iterations
     cycles = run["budget"].get("cycles", b.cycles)
@@ -183,6 +188,12 @@ def resolve(
     problem = check_limits(seed, cycles * len(tasks), agent_options["num_envs"])
     if problem:
         raise UsageError(problem)
+    total = steps * cycles * len(tasks)
+    if agent_options.get("learning_starts", 0) >= total:
+        raise UsageError(
+            f"agent.learning_starts={agent_options['learning_starts']} is not below the run's {total} steps: the "
+            "agent would never learn; lower it with --set agent.learning_starts=N or choose a longer budget"
+        )
     config = RunConfig(
         suite=suite.name,
         suite_file=suite.source,

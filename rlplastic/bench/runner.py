@@ -201,5 +201,9 @@ def run(config: RunConfig, out_root: Path, show_progress: bool = True) -> RunRes
     seconds = time.perf_counter() - start
     rate = (learner.global_step - start_step) / max(seconds, 1e-9)
     summary = {"seconds": round(seconds, 1), "steps_per_s": round(rate, 1), "steps": learner.global_step}
-    store.mark_done(summary | ({"resumed_at_phase": first} if first else {}))
+    if first:
+        summary["resumed_at_phase"] = first
+    if getattr(learner, "restarted_buffer", False):
+        summary["restarted_buffer"] = True  # resumed without its replay buffer: not an uninterrupted run
+    store.mark_done(summary)
     return RunResult(config, store.dir, status, seconds, rate)
