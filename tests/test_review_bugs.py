@@ -24,19 +24,25 @@ pytestmark = pytest.mark.slow
 TINY = TINY_PPO | {"budget.steps_per_phase": 1024, "suite.tasks": ["Breakout", "Asterix", "Seaquest"]}
 
 
-def test_a_periodic_method_aligned_with_switches_acts_once_per_step(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # sp.every=1024 with 1024-step phases used to shrink twice at each switch (lambda^2 instead of lambda).
-    (config,) = plan("minatar", ["sp"], [0], "smoke", TINY | {"sp.every": 1024})
+def application_steps(method: type, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The agent steps at which ``method.apply`` runs from now on (it still acts)."""
     steps: list[int] = []
-    real = ShrinkPerturb.apply
+    real = method.apply
 
     def counted(self, learner, boundary=None):
         steps.append(learner.global_step)
         real(self, learner, boundary)
 
-    monkeypatch.setattr(ShrinkPerturb, "apply", counted)
+    monkeypatch.setattr(method, "apply", counted)
+    return steps
+
+
+def test_a_periodic_method_aligned_with_switches_acts_once_per_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # sp.every=1024 with 1024-step phases used to shrink twice at each switch (lambda^2 instead of lambda).
+    (config,) = plan("minatar", ["sp"], [0], "smoke", TINY | {"sp.every": 1024})
+    steps = application_steps(ShrinkPerturb, monkeypatch)
     runner.run(config, tmp_path, show_progress=False)
     assert steps == [1024, 2048]
 
@@ -154,14 +160,7 @@ def test_the_fire_dqn_preset_applies_its_settings_and_acts_once_at_the_midpoint(
     assert opts["target_network_frequency"] == 2000 and opts["train_frequency"] * opts["num_envs"] == 4
     fire = config.method_options["fire"]
     assert fire["at_switch"] is False and fire["at_steps"] == [48] and fire["reset_optimizer"] is False
-    steps: list[int] = []
-    real = Fire.apply
-
-    def counted(self, learner, boundary=None):
-        steps.append(learner.global_step)
-        real(self, learner, boundary)
-
-    monkeypatch.setattr(Fire, "apply", counted)
+    steps = application_steps(Fire, monkeypatch)
     runner.run(config, tmp_path, show_progress=False)
     assert steps == [48]
 
