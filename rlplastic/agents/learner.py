@@ -166,6 +166,8 @@ class Learner(Protocol):
     """Agent steps per iteration: phases are rounded to whole iterations, interventions act between them."""
     log_every: int
     """Agent steps between metric rows (a multiple of ``iteration_steps``)."""
+    restarted_buffer: bool
+    """True after a resume from a checkpoint that did not hold the agent's replay buffer."""
 
     # training, driven by the runner
     def start_phase(self, env: VectorEnv, phase: Phase, iterations: int) -> None:
@@ -284,6 +286,7 @@ class LearnerBase:
     networks: dict[str, nn.Module]
     target_networks: dict[str, nn.Module]
     optimizers: dict[str, torch.optim.Optimizer]
+    restarted_buffer: bool = False  # agents with a replay buffer override this
 
     def _setup(self, spec: EnvSpec, seed: int, hooks: Hooks | None, arch: ArchSpec) -> Hooks:
         if not spec.action_spec.discrete:

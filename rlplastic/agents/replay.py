@@ -51,8 +51,13 @@ class FrameReplay:
         self._pos = np.zeros(num_envs, dtype=np.int32)  # steps of the running episode before the next add
         self._rng = rng
 
+    @property
+    def held(self) -> int:
+        """Steps per env the ring holds now."""
+        return min(self.written, self.slots)
+
     def __len__(self) -> int:
-        return min(self.written, self.slots) * self.num_envs
+        return self.held * self.num_envs
 
     def newest_frame(self, obs: np.ndarray) -> np.ndarray:
         return obs[:, -1] if self.stack > 1 else obs
@@ -106,10 +111,9 @@ class FrameReplay:
 
     def _valid(self, age: np.ndarray, env: np.ndarray, slot: np.ndarray) -> np.ndarray:
         """A slot can be sampled once its next observation exists and all frames of its stack are still held."""
-        held = min(self.written, self.slots)
         done = self.terminated[env, slot] | self.truncated[env, slot]
         lookback = np.minimum(self.episode_pos[env, slot], self.stack - 1)
-        return ((age >= 1) | done) & (age + lookback <= held - 1)
+        return ((age >= 1) | done) & (age + lookback <= self.held - 1)
 
     def sample(self, n: int) -> Batch:
         """``n`` transitions drawn uniformly: obs, actions, rewards, next_obs, terminated."""
@@ -117,7 +121,7 @@ class FrameReplay:
 
     def draw(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         """(env, slot) of ``n`` transitions drawn uniformly among those that can be sampled."""
-        held = min(self.written, self.slots)
+        held = self.held
         if held < 2:
             raise RuntimeError("the replay buffer holds no complete transition yet")
         env = self._rng.integers(0, self.num_envs, n)
@@ -158,7 +162,7 @@ class FrameReplay:
     # --- checkpoints: only the slots written so far -------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         """Tensors and plain data only (checkpoints load with ``weights_only=True``)."""
-        held = min(self.written, self.slots)
+        held = self.held
 
         def filled(name: str) -> torch.Tensor:  # a full ring is saved as it is (no second 7 GB copy)
             array = getattr(self, name)

@@ -163,7 +163,8 @@ def resolve(
     """Apply the overrides that concern this run to the suite, with every name and type checked."""
     agent_name, chosen = choose_agent(suite, agent, preset)
     preset_sections = by_section(chosen.settings if chosen else {})
-    overrides = {k: v for k, v in (chosen.settings if chosen else {}).items() if not k.startswith("agent.")} | overrides
+    preset_agent = preset_sections.pop("agent", {})  # merged below the budget; other sections as overrides
+    overrides = {f"{sec}.{k}": v for sec, opts in preset_sections.items() for k, v in opts.items()} | overrides
     sections = by_section(overrides)
     parts = method_parts(method)
     b = suite.budgets[budget]
@@ -175,20 +176,20 @@ def resolve(
     }
     tasks = run["suite"].get("tasks", suite.tasks)
     _check_tasks(suite, tasks)
-    agent_options = _agent_options(suite, budget, agent_name, preset_sections.get("agent", {}), run["agent"])
+    agent_options = _agent_options(suite, budget, agent_name, preset_agent, run["agent"])
     iteration = _agent_config(agent_name, agent_options).iteration_steps
     steps = -(-run["budget"].get("steps_per_phase", b.steps_per_phase) // iteration) * iteration  # whole iterations
     cycles = run["budget"].get("cycles", b.cycles)
+    total = steps * cycles * len(tasks)
     given = {p: check_section(p, sections.get(p, {}), interventions.option_defaults(p)) for p in parts}
     if chosen and chosen.intervene == "midpoint":
-        midpoint = steps * cycles * len(tasks) // 2 // iteration * iteration
+        midpoint = total // 2 // iteration * iteration
         for p in parts:
             if "at_steps" in interventions.option_defaults(p):
                 given[p] = {"at_switch": False, "at_steps": [midpoint]} | given[p]
     problem = check_limits(seed, cycles * len(tasks), agent_options["num_envs"])
     if problem:
         raise UsageError(problem)
-    total = steps * cycles * len(tasks)
     if agent_options.get("learning_starts", 0) >= total:
         raise UsageError(
             f"agent.learning_starts={agent_options['learning_starts']} is not below the run's {total} steps: the "

@@ -203,7 +203,7 @@ def run(config: RunConfig, out_root: Path, show_progress: bool = True) -> RunRes
     summary = {"seconds": round(seconds, 1), "steps_per_s": round(rate, 1), "steps": learner.global_step}
     if first:
         summary["resumed_at_phase"] = first
-    if getattr(learner, "restarted_buffer", False):
+    if learner.restarted_buffer:
         summary["restarted_buffer"] = True  # resumed without its replay buffer: not an uninterrupted run
     store.mark_done(summary)
     return RunResult(config, store.dir, status, seconds, rate)

@@ -61,9 +61,8 @@ class RunStore:
             )
 
     def claim(self) -> None:
-        """Create the folder and write the configuration, unless ``verify`` found it there already."""
+        """Create the folder and write the configuration if absent (``verify`` has checked any existing one)."""
         path = self.dir / CONFIG
-        self.verify()
         if path.exists():
             return
         self.dir.mkdir(parents=True, exist_ok=True)
