@@ -20,6 +20,11 @@ from rlplastic.interventions.units import outgoing_weight_magnitude, replace_uni
 # --- DASH ---------------------------------------------------------------------------------------------
 
 
+def ac(learner) -> nn.Module:
+    """The PPO learner's one network."""
+    return learner.networks["actor_critic"]
+
+
 def test_dash_linear_rows_shrink_by_clamped_cosine() -> None:
     w = torch.tensor([[1.0, 0.0], [0.0, 1.0], [2.0, 0.0]])
     g = torch.tensor([[1.0, 1.0], [0.0, -1.0], [3.0, 0.0]])
@@ -46,9 +51,9 @@ def test_dash_keeps_optimizer_state_and_changes_only_weight_layers() -> None:
     method = build("dash")
     learner = trained_learner(method)
     state_before = {id(p): s["exp_avg"].clone() for p, s in learner.optimizers["actor_critic"].state.items()}
-    before = {k: v.clone() for k, v in learner.net.state_dict().items()}
+    before = {k: v.clone() for k, v in ac(learner).state_dict().items()}
     method.apply(learner)
-    after = learner.net.state_dict()
+    after = ac(learner).state_dict()
     assert any(not torch.equal(before[k], after[k]) for k in before)
     for k in before:  # every change is a shrink: |w'| <= |w|
         assert (after[k].abs() <= before[k].abs() + 1e-7).all()
@@ -88,16 +93,16 @@ def test_replace_units_resets_incoming_zeroes_outgoing_and_their_moments() -> No
 
 def test_redo_recycles_a_silenced_unit_and_never_the_heads() -> None:
     learner = trained_learner()
-    layer = learner.net.hidden_layers()[-1]
+    layer = ac(learner).hidden_layers()[-1]
     with torch.no_grad():
         layer.incoming.bias[5] = -1e4  # unit 5 can never fire
-    heads_before = learner.net.policy.weight.detach().clone()
+    heads_before = ac(learner).policy.weight.detach().clone()
     counts = Redo(RedoConfig()).recycle(learner)
     assert counts["actor_critic"][-1] >= 1
     assert layer.incoming.bias[5] == 0
-    assert torch.equal(learner.net.policy.weight[:, 5], torch.zeros(6))
-    untouched = [c for c in range(128) if c != 5 and learner.net.policy.weight[0, c] != 0]
-    assert torch.equal(learner.net.policy.weight[:, untouched], heads_before[:, untouched])
+    assert torch.equal(ac(learner).policy.weight[:, 5], torch.zeros(6))
+    untouched = [c for c in range(128) if c != 5 and ac(learner).policy.weight[0, c] != 0]
+    assert torch.equal(ac(learner).policy.weight[:, untouched], heads_before[:, untouched])
 
 
 # --- Continual backprop -------------------------------------------------------------------------------
@@ -131,9 +136,9 @@ def test_cbp_replaces_mature_units_and_moves_their_contribution_into_the_next_bi
     method = build("cbp", {"cbp": {"maturity": 0, "replacement_rate": 0.02}})
     learner = trained_learner(method)  # 2 updates x (16 + 128 units) x 0.02 -> units replaced
     assert any((st["age"] < 2).any() for st in method._stats["actor_critic"])
-    h = learner.net.hidden_layers()[-1]
+    h = ac(learner).hidden_layers()[-1]
     replaced = torch.nonzero(method._stats["actor_critic"][-1]["age"] == 0).flatten()  # in the last update
-    assert len(replaced) and torch.equal(learner.net.policy.weight[:, replaced], torch.zeros(6, len(replaced)))
+    assert len(replaced) and torch.equal(ac(learner).policy.weight[:, replaced], torch.zeros(6, len(replaced)))
     bound = math.sqrt(3 / h.incoming.weight.shape[1])
     assert (h.incoming.weight[replaced].abs() <= bound).all()
 
@@ -174,11 +179,11 @@ def test_cbp_bias_correction_uses_each_crelu_copys_own_mean() -> None:
 
 def test_shrink_and_perturb_is_the_exact_interpolation() -> None:
     learner = trained_learner()
-    before = {k: v.clone() for k, v in learner.net.state_dict().items()}
-    fresh = ActorCritic(learner.arch, 10, 6)
+    before = {k: v.clone() for k, v in ac(learner).state_dict().items()}
+    fresh = ActorCritic(learner.arch, (10, 10, 10), 6)
     learner.fresh_network = lambda name: fresh  # type: ignore[method-assign]
     build("sp").apply(learner)
-    for k, v in learner.net.state_dict().items():
+    for k, v in ac(learner).state_dict().items():
         assert torch.allclose(v, 0.4 * before[k] + 0.1 * fresh.state_dict()[k], atol=1e-6), k
 
 
@@ -187,11 +192,11 @@ def test_l2_init_gradient_is_two_lambda_delta() -> None:
     learner = trained_learner(method)
     method.attach(learner)  # anchor at the current weights
     with torch.no_grad():
-        learner.net.value.weight += 0.5
-    learner.net.zero_grad()
+        ac(learner).value.weight += 0.5
+    ac(learner).zero_grad()
     method.extra_loss(learner, "actor_critic").backward()
-    assert torch.allclose(learner.net.value.weight.grad, torch.full_like(learner.net.value.weight, 2 * 0.01 * 0.5))
-    assert torch.equal(learner.net.policy.weight.grad, torch.zeros_like(learner.net.policy.weight))
+    assert torch.allclose(ac(learner).value.weight.grad, torch.full_like(ac(learner).value.weight, 2 * 0.01 * 0.5))
+    assert torch.equal(ac(learner).policy.weight.grad, torch.zeros_like(ac(learner).policy.weight))
 
 
 # --- Plasticity injection, head reset -------------------------------------------------------------------
@@ -201,35 +206,35 @@ def test_injection_keeps_the_output_and_trains_only_the_new_head_and_encoder() -
     method = build("injection")
     learner = trained_learner(method)
     batch = learner.sample(64)
-    logits, values = learner.net(batch["obs"])
+    logits, values = ac(learner)(batch["obs"])
     method.apply(learner)
-    new_logits, new_values = learner.net(batch["obs"])
+    new_logits, new_values = ac(learner)(batch["obs"])
     assert torch.allclose(logits, new_logits, atol=1e-6) and torch.allclose(values, new_values, atol=1e-6)
-    head = learner.net.policy
+    head = ac(learner).policy
     assert isinstance(head, InjectedHead)
-    snapshot = {k: v.clone() for k, v in learner.net.state_dict().items()}
+    snapshot = {k: v.clone() for k, v in ac(learner).state_dict().items()}
     opt = learner.optimizers["actor_critic"]
     opt.zero_grad()
     learner.losses(batch)["actor_critic"].backward()
     opt.step()
-    changed = {k for k, v in learner.net.state_dict().items() if not torch.equal(v, snapshot[k])}
+    changed = {k for k, v in ac(learner).state_dict().items() if not torch.equal(v, snapshot[k])}
     assert {"policy.new.weight", "value.new.weight", "encoder.0.weight"} <= changed
     assert not any(k.startswith(("policy.old", "policy.new_frozen", "value.old", "value.new_frozen")) for k in changed)
     method.apply(learner)  # a second injection folds the first: still one level deep, output unchanged
-    assert isinstance(learner.net.policy.old, nn.Linear)
-    assert torch.allclose(learner.net(batch["obs"])[0], learner.net(batch["obs"])[0])
+    assert isinstance(ac(learner).policy.old, nn.Linear)
+    assert torch.allclose(ac(learner)(batch["obs"])[0], ac(learner)(batch["obs"])[0])
 
 
 def test_head_reset_reinitialises_heads_only_and_clears_their_optimizer_state() -> None:
     learner = trained_learner()
-    encoder_before = learner.net.encoder[0].weight.detach().clone()
-    fresh = ActorCritic(learner.arch, 10, 6)
+    encoder_before = ac(learner).encoder[0].weight.detach().clone()
+    fresh = ActorCritic(learner.arch, (10, 10, 10), 6)
     learner.fresh_network = lambda name: fresh  # type: ignore[method-assign]
     build("headreset").apply(learner)
-    assert torch.equal(learner.net.policy.weight, fresh.policy.weight)
-    assert torch.equal(learner.net.encoder[0].weight, encoder_before)
+    assert torch.equal(ac(learner).policy.weight, fresh.policy.weight)
+    assert torch.equal(ac(learner).encoder[0].weight, encoder_before)
     state = learner.optimizers["actor_critic"].state
-    assert learner.net.policy.weight not in state and learner.net.encoder[0].weight in state
+    assert ac(learner).policy.weight not in state and ac(learner).encoder[0].weight in state
 
 
 # --- Architecture and optimiser methods -----------------------------------------------------------------
@@ -244,29 +249,29 @@ def test_crelu_parameter_count_by_hand() -> None:
     relu = 10 * 16 * 9 + 16 + 1024 * 128 + 128 + 128 * 6 + 6 + 128 + 1
     # CReLU, width 0.5: conv 10*8*9+8 -> 16 channels x 64 = 1024 inputs, fc 1024*64+64 -> 128 features.
     crelu = 10 * 8 * 9 + 8 + 1024 * 64 + 64 + 128 * 6 + 6 + 128 + 1
-    assert count(ActorCritic(ArchSpec("minatar_cnn"), 10, 6)) == relu
+    assert count(ActorCritic(ArchSpec("minatar_cnn"), (10, 10, 10), 6)) == relu
     arch = build("crelu").modify_arch(ArchSpec("minatar_cnn"))
-    assert count(ActorCritic(arch, 10, 6)) == crelu
+    assert count(ActorCritic(arch, (10, 10, 10), 6)) == crelu
 
 
 def test_layer_norm_before_every_hidden_nonlinearity_and_decoupled_weight_decay() -> None:
     method = build("lnwd", {"lnwd": {"weight_decay": 1e-3}})
     learner = trained_learner(method)
-    mods = list(learner.net.encoder)
+    mods = list(ac(learner).encoder)
     for i, m in enumerate(mods):
         if isinstance(m, nn.ReLU):
             assert isinstance(mods[i - 1], (nn.LayerNorm, nn.GroupNorm))
     opt = learner.optimizers["actor_critic"]
     assert isinstance(opt, torch.optim.AdamW) and opt.param_groups[0]["weight_decay"] == 1e-3
     # AdamW with a zero gradient only decays: w <- w * (1 - lr * wd)
-    w = learner.net.value.weight.detach().clone()
+    w = ac(learner).value.weight.detach().clone()
     opt.zero_grad()
-    for p in learner.net.parameters():
+    for p in ac(learner).parameters():
         p.grad = torch.zeros_like(p)
     opt.state.clear()
     lr = opt.param_groups[0]["lr"]
     opt.step()
-    assert torch.allclose(learner.net.value.weight, w * (1 - lr * 1e-3), atol=1e-7)
+    assert torch.allclose(ac(learner).value.weight, w * (1 - lr * 1e-3), atol=1e-7)
 
 
 # --- Composition and scheduling -------------------------------------------------------------------------

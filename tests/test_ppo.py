@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch import nn
 
 from rlplastic import agents
 from rlplastic.agents.learner import train
 from rlplastic.envs import Phase, make_env
 from rlplastic.envs.seeding import env_seeds
 from rlplastic.suites import load_suite
+
+
+def ac(learner) -> nn.Module:
+    """The PPO learner's one network."""
+    return learner.networks["actor_critic"]
 
 
 def rates_of_four_iterations(mode: str) -> list[float]:
@@ -46,7 +52,7 @@ def test_truncated_episodes_bootstrap_from_their_final_observation() -> None:
     rewards = learner._rollout.rewards
     for t, result in enumerate(results):
         with torch.no_grad():
-            _, final_value = learner.net(torch.from_numpy(result.final_obs))
+            _, final_value = ac(learner)(torch.from_numpy(result.final_obs))
         expected = torch.from_numpy(result.reward) + (opts["gamma"] * final_value if t in (3, 7) else 0.0)
         assert result.truncated.all() == (t in (3, 7)) and not result.terminated.any()
         assert torch.allclose(rewards[t], expected, atol=1e-6), t

@@ -1,4 +1,4 @@
-"""Agents (PPO, DQN) and the networks they build, behind the Learner seam of ``rlplastic.agents.learner``.
+"""Agents (PPO, DQN, SAC) and the networks they build, behind the Learner seam of ``rlplastic.agents.learner``.
 
 Adding an agent: one module with a class implementing ``Learner`` (with a ``Config`` dataclass whose
 ``iteration_steps`` says how many agent steps one iteration takes), plus one line in ``AGENTS``.
@@ -12,8 +12,9 @@ from typing import Any
 from rlplastic.agents.dqn import DQN, DQNConfig
 from rlplastic.agents.learner import ActionSpec, Batch, EnvSpec, Hooks, Learner, StepResult, VectorEnv, env_spec
 from rlplastic.agents.ppo import PPO, PPOConfig
+from rlplastic.agents.sac import SAC, SACConfig
 
-AGENTS: dict[str, type] = {"ppo": PPO, "dqn": DQN}
+AGENTS: dict[str, type] = {"ppo": PPO, "dqn": DQN, "sac": SAC}
 
 
 def config_class(name: str) -> type:
@@ -37,6 +38,7 @@ __all__ = [
     "AGENTS",
     "DQN",
     "PPO",
+    "SAC",
     "ActionSpec",
     "Batch",
     "DQNConfig",
@@ -44,6 +46,7 @@ __all__ = [
     "Hooks",
     "Learner",
     "PPOConfig",
+    "SACConfig",
     "StepResult",
     "VectorEnv",
     "agent_options",

@@ -4,9 +4,8 @@ Follows CleanRL's ``dqn_atari.py`` (vwxyzjn/cleanrl): the Nature-CNN with PyTorc
 Adam, a mean-squared TD error, a hard target update every ``target_network_frequency`` agent steps,
 epsilon-greedy exploration decayed linearly from ``start_e`` to ``end_e`` over ``exploration_fraction`` of the
 schedule, and ``learning_starts`` random-ish steps before the first update. The defaults are CleanRL's Atari
-values. One iteration is ``train_frequency`` vector steps followed by ``gradient_steps`` updates, so the
-replay ratio (updates per agent step) is ``gradient_steps / (train_frequency * num_envs)``: CleanRL's 1 env,
-every 4th step, is 0.25.
+values. Iterations, replay ratio, truncation and checkpoints of the buffer are those of every replay-based
+agent (``rlplastic.agents.off_policy``): CleanRL's 1 env, an update every 4th step, is a replay ratio of 0.25.
 
 Deliberate choices for continual learning, each an option:
 - ``epsilon_schedule = "phase"`` (default) decays exploration anew within each phase, as a new task's first
@@ -15,10 +14,6 @@ Deliberate choices for continual learning, each an option:
   termination (game over) ends the return. CleanRL's Atari script never sees a truncation.
 - ``precision = "bf16"`` runs the update's forward passes under bf16 autocast (about 1.4x faster updates on
   this CPU; the loss, optimiser and acting stay fp32); the default ``"fp32"`` keeps CleanRL's numerics.
-- ``checkpoint_buffer = true`` (default) stores the replay buffer in each phase checkpoint, so a resumed run
-  equals an uninterrupted one; ``false`` keeps checkpoints small (1M Atari transitions take ~7 GB) and a
-  resumed run restarts from an empty buffer, collects ``learning_starts`` transitions again before its next
-  update, and says so in its ``DONE`` summary (``restarted_buffer``).
 
 Named presets live in the suite files: the FIRE paper's DQN (arXiv 2602.08040: lr 6.25e-5, target update
 2000, 4 envs, replay ratio 0.25, one intervention at the midpoint) and Young & Tian's MinAtar DQN
@@ -28,7 +23,6 @@ Named presets live in the suite files: the FIRE paper's DQN (arXiv 2602.08040: l
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
@@ -39,9 +33,7 @@ from rlplastic.agents.learner import (
     PRECISIONS,
     Batch,
     EnvSpec,
-    EpisodeCallback,
     Hooks,
-    LearnerBase,
     StepResult,
     VectorEnv,
     adam,
@@ -49,8 +41,8 @@ from rlplastic.agents.learner import (
     frozen_copy,
 )
 from rlplastic.agents.networks import ArchSpec, QNetwork
+from rlplastic.agents.off_policy import OffPolicyLearner, check_counts
 from rlplastic.agents.optim import CenteredRMSprop
-from rlplastic.agents.replay import FrameReplay
 from rlplastic.envs import Phase
 
 
@@ -103,33 +95,24 @@ class DQNConfig:
         for name, valid in choices.items():
             if getattr(self, name) not in valid:
                 raise ValueError(f"agent.{name} must be one of {', '.join(valid)}, not {getattr(self, name)!r}")
-        counts = (self.num_envs, self.train_frequency, self.gradient_steps, self.batch_size)
-        if min(*counts, self.target_network_frequency) < 1:
-            raise ValueError(
-                "agent.num_envs, train_frequency, gradient_steps, batch_size and target_network_frequency must be >= 1"
-            )
+        check_counts(self)
 
 
-class DQN(LearnerBase):
+class DQN(OffPolicyLearner):
     """A DQN learner implementing the Learner seam; one network ``q`` with a target network."""
 
     Config = DQNConfig
 
     def __init__(self, cfg: DQNConfig, spec: EnvSpec, seed: int, hooks: Hooks | None = None) -> None:
         self.cfg = cfg
+        if not spec.action_spec.discrete:
+            raise ValueError("DQN needs discrete actions; use --agent sac (or ppo) on a continuous-control suite")
         self._setup(spec, seed, hooks, ArchSpec(encoder=cfg.encoder, obs_scale=cfg.obs_scale, init=cfg.init))
         self.networks: dict[str, nn.Module] = {"q": self._build("q")}
         self.target_networks: dict[str, nn.Module] = {"q": frozen_copy(self.networks["q"])}
         self.optimizers = {"q": self._make_optimizer()}
-        self.iteration_steps = cfg.iteration_steps
-        self.log_every = max(1, cfg.log_interval // self.iteration_steps) * self.iteration_steps
-        buffer_rng = np.random.default_rng([seed, 1])
-        self.buffer = FrameReplay(cfg.buffer_size, cfg.num_envs, spec.obs_shape, spec.frame_stack, buffer_rng)
-        self._env: VectorEnv | None = None
-        self._obs: np.ndarray | None = None
-        self._phase: Phase | None = None
+        self._init_replay(spec, seed)
         self._phase_start, self._phase_steps = 0, 1
-        self._learning_from = cfg.learning_starts  # moved on by a resume that restarts from an empty buffer
 
     # --- construction -----------------------------------------------------------------------------
     @property
@@ -137,7 +120,7 @@ class DQN(LearnerBase):
         return self.networks["q"]  # type: ignore[return-value]
 
     def _build(self, name: str) -> QNetwork:
-        return QNetwork(self.arch, self.obs_shape[0], self.num_actions)
+        return QNetwork(self.arch, self.obs_shape, self.num_actions)
 
     def _make_optimizer(self) -> torch.optim.Optimizer:
         cfg, wd = self.cfg, self.optimizer_options["weight_decay"]
@@ -161,47 +144,22 @@ class DQN(LearnerBase):
         random = self._rng.integers(0, self.num_actions, len(obs))
         return np.where(explore, random, greedy)
 
+    def _explore(self, obs: np.ndarray) -> np.ndarray:
+        return self._act(obs, self.epsilon())
+
+    def _probe_actions(self, obs: np.ndarray) -> np.ndarray:
+        """The current greedy policy with the final exploration rate ``end_e`` (at a switch the new phase's
+        epsilon has restarted at ``start_e``, which would make the probe a uniformly random policy)."""
+        return self._act(obs, self.cfg.end_e)
+
     def _reward(self, result: StepResult) -> np.ndarray:
         return np.sign(result.reward).astype(np.float32) if self.cfg.clip_reward else result.reward
 
     def start_phase(self, env: VectorEnv, phase: Phase, iterations: int) -> None:
-        if self._obs is not None:
-            self.buffer.cut(self._obs)  # the previous task's running episodes end here, bootstrapped
-        self._env, self._phase = env, phase
-        self._obs = env.reset()
+        super().start_phase(env, phase, iterations)
         self._phase_start, self._phase_steps = self.global_step, iterations * self.iteration_steps
 
-    def collect(self, on_episode: EpisodeCallback) -> None:
-        assert self._env is not None and self._obs is not None and self._phase is not None, "start_phase first"
-        buffer = self.buffer
-        for _ in range(self.cfg.train_frequency):
-            actions = self._act(self._obs, self.epsilon())
-            result = self._env.step(actions)
-            buffer.add(self._obs, actions, self._reward(result), result.terminated, result.truncated, result.final_obs)
-            self._obs = result.obs
-            self.global_step += self._env.num_envs
-            for episode in result.episodes:
-                on_episode(self._phase, self.global_step, episode)
-
-    def probe(self, env: VectorEnv, n: int) -> Batch:
-        """The current greedy policy with the final exploration rate ``end_e`` (at a switch the new phase's
-        epsilon has restarted at ``start_e``, which would make the probe a uniformly random policy)."""
-        obs, rows = env.reset(), []
-        for _ in range(-(-n // env.num_envs)):
-            actions = self._act(obs, self.cfg.end_e)
-            result = env.step(actions)
-            next_obs = np.where(result.done.reshape(-1, *[1] * (obs.ndim - 1)), result.final_obs, result.obs)
-            rows.append((obs, actions, self._reward(result), next_obs, result.terminated.astype(np.float32)))
-            obs = result.obs
-        keys = ("obs", "actions", "rewards", "next_obs", "terminated")
-        return {k: torch.from_numpy(np.concatenate([r[i] for r in rows])[:n]) for i, k in enumerate(keys)}
-
     # --- learning ---------------------------------------------------------------------------------
-    def sample(self, n: int) -> Batch:
-        if len(self.buffer) == 0:
-            raise RuntimeError("the replay buffer is empty: sample() needs at least one iteration")
-        return self.buffer.sample(n)
-
     def _td(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         """Q(s, a) and its TD target r + gamma * (1 - terminated) * max_a' Q_target(s', a')."""
         with autocast(self.cfg.precision):
@@ -225,7 +183,7 @@ class DQN(LearnerBase):
     def update(self, hooks: Hooks) -> dict[str, float]:
         cfg = self.cfg
         stats: dict[str, float] = {"epsilon": self.epsilon(), "td_loss": float("nan"), "q_mean": float("nan")}
-        if self.global_step < self._learning_from or len(self.buffer) < cfg.batch_size:
+        if not self.learning:
             return stats  # the same columns every iteration; NaN: no update yet
         opt = self.optimizers["q"]
         for _ in range(cfg.gradient_steps):
@@ -250,27 +208,3 @@ class DQN(LearnerBase):
                 t.copy_(p)
             else:
                 t.lerp_(p, self.cfg.tau)
-
-    # --- checkpoints ------------------------------------------------------------------------------
-    def state_dict(self) -> dict[str, Any]:
-        keep = self.cfg.checkpoint_buffer
-        return self.base_state() | {
-            "obs": None if self._obs is None else torch.from_numpy(self._obs),
-            "learning_from": self._learning_from,
-            "buffer": self.buffer.state_dict() if keep else None,
-        }
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.load_base_state(state)
-        self._obs = None if state["obs"] is None else state["obs"].numpy()
-        self._learning_from = state["learning_from"]
-        if state["buffer"] is not None:
-            self.buffer.load_state_dict(state["buffer"])
-        else:  # an empty buffer again: collect learning_starts transitions before the next update
-            self._learning_from = self.global_step + self.cfg.learning_starts
-            self._obs = None  # nothing to cut: the buffer holds none of the previous phase
-
-    @property
-    def restarted_buffer(self) -> bool:
-        """True after a resume from a checkpoint without the replay buffer."""
-        return self._learning_from > self.cfg.learning_starts

@@ -42,16 +42,20 @@ EpisodeCallback = Callable[[Phase, int, Episode], None]
 # --- environments ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ActionSpec:
-    """Discrete actions (``n`` > 0) or a continuous box of ``shape`` within [low, high]."""
+    """Discrete actions (``n`` > 0) or a continuous box: one (low, high) bound per action dimension."""
 
     n: int = 0
-    shape: tuple[int, ...] = ()
-    low: float = -1.0
-    high: float = 1.0
+    low: tuple[float, ...] = ()
+    high: tuple[float, ...] = ()
 
     @property
     def discrete(self) -> bool:
         return self.n > 0
+
+    @property
+    def dim(self) -> int:
+        """Action dimensions of a continuous box (0 for discrete actions)."""
+        return len(self.low)
 
 
 @dataclass
@@ -78,17 +82,20 @@ class EnvSpec:
     obs_shape: tuple[int, ...]
     action_spec: ActionSpec
     frame_stack: int = 1
+    obs_dtype: str = "uint8"
 
 
 class VectorEnv(Protocol):
     """``num_envs`` copies of one task. Every task of a schedule shares ``obs_shape`` and ``action_spec`` so one
     network serves them all. ``frame_stack`` > 1 says ``obs[:, k]`` are the last k frames, oldest first, with
-    zero frames before an episode's start (replay buffers then store each frame once)."""
+    zero frames before an episode's start (replay buffers then store each frame once). ``obs_dtype`` is
+    ``uint8`` for pixels and game maps, ``float32`` for proprioceptive states."""
 
     num_envs: int
     obs_shape: tuple[int, ...]
     action_spec: ActionSpec
     frame_stack: int
+    obs_dtype: str
 
     def reset(self) -> np.ndarray: ...
 
@@ -98,7 +105,7 @@ class VectorEnv(Protocol):
 
 
 def env_spec(env: VectorEnv) -> EnvSpec:
-    return EnvSpec(tuple(env.obs_shape), env.action_spec, env.frame_stack)
+    return EnvSpec(tuple(env.obs_shape), env.action_spec, env.frame_stack, env.obs_dtype)
 
 
 # --- networks -------------------------------------------------------------------------------------------
@@ -109,8 +116,9 @@ class Network(Protocol):
     ``heads``: the output layers by name (``head_names`` in order): reset by head reset, wrapped by plasticity
     injection. ``hidden_layers()``: every layer of hidden units in order, each with its incoming layer, its
     activation module and the layers that read it (the last one's readers are the heads): the units ReDo and
-    continual backprop recycle. ``features(obs)``: the last hidden layer's output (running it activates every
-    hidden layer, which is how ReDo measures units).
+    continual backprop recycle. ``features(batch)``: the last hidden layer's output on the inputs this network
+    reads from a batch (observations; a critic also the actions). Running it activates every hidden layer,
+    which is how ReDo measures units; every head reads these features.
     """
 
     head_names: tuple[str, ...]
@@ -120,7 +128,7 @@ class Network(Protocol):
 
     def hidden_layers(self) -> list[HiddenLayer]: ...
 
-    def features(self, obs: torch.Tensor) -> torch.Tensor: ...
+    def features(self, batch: Batch) -> torch.Tensor: ...
 
 
 # --- hooks ----------------------------------------------------------------------------------------------
@@ -152,6 +160,8 @@ class Hooks:
 # --- the learner ----------------------------------------------------------------------------------------
 @runtime_checkable
 class Learner(Protocol):
+    spec: EnvSpec
+    """The environments' spaces the networks were built for."""
     networks: dict[str, nn.Module]
     """Online networks by name; each satisfies ``Network``."""
     target_networks: dict[str, nn.Module]
@@ -212,6 +222,11 @@ class Learner(Protocol):
 
     def sync_targets(self) -> None:
         """Make every target network a copy of its online network (structure and weights)."""
+        ...
+
+    def reset_temperature(self) -> None:
+        """Return a learned entropy temperature (SAC) to its initial value, with fresh optimiser state for it;
+        nothing for agents without one."""
         ...
 
     def state_dict(self) -> dict[str, Any]: ...
@@ -289,8 +304,7 @@ class LearnerBase:
     restarted_buffer: bool = False  # agents with a replay buffer override this
 
     def _setup(self, spec: EnvSpec, seed: int, hooks: Hooks | None, arch: ArchSpec) -> Hooks:
-        if not spec.action_spec.discrete:
-            raise ValueError(f"{type(self).__name__} needs discrete actions; pick a suite with discrete actions")
+        self.spec = spec
         self.obs_shape = spec.obs_shape
         self.num_actions = spec.action_spec.n
         hooks = hooks or Hooks()
@@ -325,6 +339,9 @@ class LearnerBase:
     def sync_targets(self) -> None:
         for name in self.target_networks:
             self.target_networks[name] = frozen_copy(self.networks[name])
+
+    def reset_temperature(self) -> None:
+        """No learned temperature: nothing to reset (SAC overrides this)."""
 
     def set_learning_rate(self, name: str, lr: float) -> None:
         for group in self.optimizers[name].param_groups:

@@ -14,11 +14,18 @@ import torch
 from torch import nn
 
 # name -> (conv layers as (channels, kernel, stride), fully connected width, input side length)
-ENCODERS: dict[str, tuple[list[tuple[int, int, int]], int, int]] = {
+CONV_ENCODERS: dict[str, tuple[list[tuple[int, int, int]], int, int]] = {
     "nature_cnn": ([(32, 8, 4), (64, 4, 2), (64, 3, 1)], 512, 84),  # Mnih et al. 2015
     "minatar_cnn": ([(16, 3, 1)], 128, 10),  # Young & Tian 2019
 }
-ACTIVATIONS = ("relu", "crelu")
+# name -> hidden widths of a multilayer perceptron over flat (proprioceptive) observations
+MLP_ENCODERS: dict[str, tuple[int, ...]] = {
+    "mlp_256": (256, 256),  # CleanRL's SAC actor and critics
+    "mlp_64": (64, 64),  # CleanRL's continuous-action PPO actor and critic
+}
+ENCODERS = (*CONV_ENCODERS, *MLP_ENCODERS)
+ACTIVATIONS = ("relu", "crelu", "tanh")
+HIDDEN_ACTIVATIONS = (nn.ReLU, nn.Tanh)  # CReLU added below
 INITS = ("orthogonal", "torch", "xavier")
 
 
@@ -28,7 +35,7 @@ class ArchSpec:
 
     ``obs_scale`` multiplies raw observations (1/255 for Atari pixels). ``layer_norm`` normalises every
     hidden pre-activation (LayerNorm over features; over channels and positions for conv maps).
-    ``activation`` is ``relu`` or ``crelu``; ``width`` multiplies every hidden layer's unit count.
+    ``activation`` is ``relu``, ``tanh`` or ``crelu``; ``width`` multiplies every hidden layer's unit count.
     ``init`` is ``orthogonal`` (CleanRL's PPO: gain sqrt(2), zero bias), ``torch`` (PyTorch's default
     Kaiming-uniform, CleanRL's DQN) or ``xavier`` (Xavier-uniform, zero bias: the FIRE paper's DQN).
     """
@@ -95,21 +102,36 @@ def _hidden(arch: ArchSpec, units: int, conv: bool) -> list[nn.Module]:
     norm: list[nn.Module] = []
     if arch.layer_norm:
         norm = [nn.GroupNorm(1, units) if conv else nn.LayerNorm(units)]
-    return [*norm, CReLU() if arch.activation == "crelu" else nn.ReLU()]
+    activation = {"crelu": CReLU, "tanh": nn.Tanh}.get(arch.activation, nn.ReLU)
+    return [*norm, activation()]
 
 
-def build_encoder(arch: ArchSpec, in_channels: int) -> tuple[nn.Sequential, int]:
-    """The encoder named by ``arch`` and the width of its output."""
+def is_conv(arch: ArchSpec) -> bool:
+    return arch.encoder in CONV_ENCODERS
+
+
+def build_encoder(arch: ArchSpec, in_shape: tuple[int, ...]) -> tuple[nn.Sequential, int]:
+    """The encoder named by ``arch`` for inputs of ``in_shape`` (one sample), and the width of its output."""
     if arch.encoder not in ENCODERS:
         raise ValueError(f"unknown encoder {arch.encoder!r}; choose one of {', '.join(ENCODERS)}")
     if arch.activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {arch.activation!r}; choose one of {', '.join(ACTIVATIONS)}")
     if arch.init not in INITS:
         raise ValueError(f"unknown init {arch.init!r}; choose one of {', '.join(INITS)}")
-    convs, fc, side = ENCODERS[arch.encoder]
     copies = 2 if arch.activation == "crelu" else 1
     layers: list[nn.Module] = []
-    channels = in_channels
+    if not is_conv(arch):
+        width = math.prod(in_shape)
+        layers.append(nn.Flatten())
+        for size in MLP_ENCODERS[arch.encoder]:
+            units = max(1, round(size * arch.width))
+            layers += [init_layer(arch, nn.Linear(width, units)), *_hidden(arch, units, conv=False)]
+            width = units * copies
+        return nn.Sequential(*layers), width
+    if len(in_shape) != 3:
+        raise ValueError(f"encoder {arch.encoder!r} reads images (channels, height, width), not shape {in_shape}")
+    convs, fc, side = CONV_ENCODERS[arch.encoder]
+    channels = in_shape[0]
     for out, kernel, stride in convs:
         units = max(1, round(out * arch.width))
         layers += [init_layer(arch, nn.Conv2d(channels, units, kernel, stride)), *_hidden(arch, units, conv=True)]
@@ -122,11 +144,18 @@ def build_encoder(arch: ArchSpec, in_channels: int) -> tuple[nn.Sequential, int]
 class EncoderHeads(nn.Module):
     """A shared encoder read by linear output heads: the ``Network`` protocol of ``rlplastic.agents.learner``.
 
-    Subclasses build ``self.encoder`` and one attribute per name in ``head_names``.
+    Subclasses call ``_encoder`` and set one attribute per name in ``head_names``; a network that reads more
+    than the observation (a critic of state and action) overrides ``inputs``.
     """
 
     head_names: tuple[str, ...] = ()
-    obs_scale: float = 1.0
+
+    def _encoder(self, arch: ArchSpec, in_shape: tuple[int, ...]) -> int:
+        """Build ``self.encoder`` for inputs of ``in_shape``; the width of its features."""
+        self.encoder, width = build_encoder(arch, in_shape)
+        self.obs_scale = arch.obs_scale
+        self.channels_last = is_conv(arch)
+        return width
 
     @property
     def heads(self) -> dict[str, nn.Module]:
@@ -138,22 +167,36 @@ class EncoderHeads(nn.Module):
         weights = [i for i, m in enumerate(mods) if isinstance(m, (nn.Linear, nn.Conv2d))]
         out = []
         for k, i in enumerate(weights):
-            act = next(m for m in mods[i + 1 :] if isinstance(m, (nn.ReLU, CReLU)))
+            act = next(m for m in mods[i + 1 :] if isinstance(m, (*HIDDEN_ACTIVATIONS, CReLU)))
             copies = 2 if isinstance(act, CReLU) else 1
             if k + 1 < len(weights):
                 nxt = mods[weights[k + 1]]
-                positions = nxt.in_features // (mods[i].out_channels * copies) if isinstance(nxt, nn.Linear) else 1
+                conv_to_fc = isinstance(nxt, nn.Linear) and isinstance(mods[i], nn.Conv2d)
+                positions = nxt.in_features // (mods[i].out_channels * copies) if conv_to_fc else 1
                 outgoing: tuple = (nxt,)
             else:
                 positions, outgoing = 1, tuple(h for h in self.heads.values() if isinstance(h, nn.Linear))
             out.append(HiddenLayer(mods[i], act, outgoing, positions, copies))
         return out
 
-    def features(self, obs: torch.Tensor) -> torch.Tensor:
-        # channels_last halves the cost of CPU convolutions (measured: 92 vs 197 ms per PPO minibatch);
-        # reordering the uint8 input before the float conversion moves a quarter of the bytes.
-        x = obs.contiguous(memory_format=torch.channels_last).float() * self.obs_scale
-        return self.encoder(x)
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """The last hidden layer's output for network inputs ``x``."""
+        if self.channels_last:
+            # channels_last halves the cost of CPU convolutions (measured: 92 vs 197 ms per PPO minibatch);
+            # reordering the uint8 input before the float conversion moves a quarter of the bytes.
+            x = x.contiguous(memory_format=torch.channels_last)
+        return self.encoder(x.float() * self.obs_scale)
+
+    def inputs(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """What this network reads from a batch: the observations."""
+        return batch["obs"]
+
+    def features(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.encode(self.inputs(batch))
+
+    def _finish(self) -> None:
+        if self.channels_last:
+            self.to(memory_format=torch.channels_last)
 
 
 class ActorCritic(EncoderHeads):
@@ -161,17 +204,16 @@ class ActorCritic(EncoderHeads):
 
     head_names = ("policy", "value")
 
-    def __init__(self, arch: ArchSpec, in_channels: int, num_actions: int) -> None:
+    def __init__(self, arch: ArchSpec, obs_shape: tuple[int, ...], num_actions: int) -> None:
         super().__init__()
-        self.encoder, width = build_encoder(arch, in_channels)
+        width = self._encoder(arch, obs_shape)
         self.policy = orthogonal_init(nn.Linear(width, num_actions), gain=0.01)
         self.value = orthogonal_init(nn.Linear(width, 1), gain=1.0)
-        self.obs_scale = arch.obs_scale
-        self.to(memory_format=torch.channels_last)
+        self._finish()
 
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Action logits and state values."""
-        h = self.features(obs)
+        h = self.encode(obs)
         return self.policy(h), self.value(h).squeeze(-1)
 
 
@@ -180,13 +222,86 @@ class QNetwork(EncoderHeads):
 
     head_names = ("q",)
 
-    def __init__(self, arch: ArchSpec, in_channels: int, num_actions: int) -> None:
+    def __init__(self, arch: ArchSpec, obs_shape: tuple[int, ...], num_actions: int) -> None:
         super().__init__()
-        self.encoder, width = build_encoder(arch, in_channels)
+        width = self._encoder(arch, obs_shape)
         self.q = init_layer(arch, nn.Linear(width, num_actions), gain=1.0)
-        self.obs_scale = arch.obs_scale
-        self.to(memory_format=torch.channels_last)
+        self._finish()
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         """Action values, shape (batch, actions)."""
-        return self.q(self.features(obs))
+        return self.q(self.encode(obs))
+
+
+class GaussianPolicy(EncoderHeads):
+    """A diagonal Gaussian policy with a state-independent log standard deviation (CleanRL's
+    ``ppo_continuous_action.py``: mean head gain 0.01, log-std starting at 0)."""
+
+    head_names = ("mean",)
+
+    def __init__(self, arch: ArchSpec, obs_shape: tuple[int, ...], action_dim: int) -> None:
+        super().__init__()
+        width = self._encoder(arch, obs_shape)
+        self.mean = orthogonal_init(nn.Linear(width, action_dim), gain=0.01)
+        self.log_std = nn.Parameter(torch.zeros(1, action_dim))
+        self._finish()
+
+    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and log standard deviation of the action distribution."""
+        mean = self.mean(self.encode(obs))
+        return mean, self.log_std.expand_as(mean)
+
+
+class ValueNetwork(EncoderHeads):
+    """A state-value network (value head gain 1, as CleanRL's PPO critics)."""
+
+    head_names = ("value",)
+
+    def __init__(self, arch: ArchSpec, obs_shape: tuple[int, ...]) -> None:
+        super().__init__()
+        width = self._encoder(arch, obs_shape)
+        self.value = orthogonal_init(nn.Linear(width, 1), gain=1.0)
+        self._finish()
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.value(self.encode(obs)).squeeze(-1)
+
+
+LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0  # CleanRL's SAC bounds
+
+
+class SquashedGaussianActor(EncoderHeads):
+    """SAC's actor: mean and log-std heads, the log-std squashed into [-5, 2] by a tanh (CleanRL's
+    ``sac_continuous_action.py``); actions are tanh-squashed samples (the learner scales them to the box)."""
+
+    head_names = ("mean", "log_std")
+
+    def __init__(self, arch: ArchSpec, obs_shape: tuple[int, ...], action_dim: int) -> None:
+        super().__init__()
+        width = self._encoder(arch, obs_shape)
+        self.mean = init_layer(arch, nn.Linear(width, action_dim), gain=1.0)
+        self.log_std = init_layer(arch, nn.Linear(width, action_dim), gain=1.0)
+        self._finish()
+
+    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.encode(obs)
+        log_std = torch.tanh(self.log_std(h))
+        return self.mean(h), LOG_STD_MIN + 0.5 * (LOG_STD_MAX - LOG_STD_MIN) * (log_std + 1)
+
+
+class SoftQNetwork(EncoderHeads):
+    """A critic Q(s, a) reading the observation and the action side by side (CleanRL's SAC critics)."""
+
+    head_names = ("q",)
+
+    def __init__(self, arch: ArchSpec, obs_shape: tuple[int, ...], action_dim: int) -> None:
+        super().__init__()
+        width = self._encoder(arch, (math.prod(obs_shape) + action_dim,))
+        self.q = init_layer(arch, nn.Linear(width, 1), gain=1.0)
+        self._finish()
+
+    def inputs(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return torch.cat([batch["obs"].flatten(1).float(), batch["actions"].float()], dim=1)
+
+    def forward(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        return self.q(self.features({"obs": obs, "actions": actions})).squeeze(-1)

@@ -1,7 +1,12 @@
-"""Proximal Policy Optimisation for discrete actions (Schulman et al. 2017, arXiv 1707.06347).
+"""Proximal Policy Optimisation (Schulman et al. 2017, arXiv 1707.06347) for discrete and continuous actions.
 
-Follows CleanRL's ``ppo_atari.py`` (vwxyzjn/cleanrl): GAE, per-minibatch advantage normalisation,
-clipped value loss, global gradient-norm clipping, Adam with eps 1e-5.
+Follows CleanRL (vwxyzjn/cleanrl): ``ppo_atari.py`` for discrete actions (the defaults here) and
+``ppo_continuous_action.py`` for continuous ones (a Gaussian policy and a separate critic, see
+``rlplastic.agents.policies``; its values are in the dm_control suites): GAE, per-minibatch advantage
+normalisation, clipped value loss, global gradient-norm clipping over every network, Adam with eps 1e-5.
+Continuous actions are sampled unclipped, stored as sampled and clipped to the box only for the environment
+(gymnasium's ``ClipAction``); ``obs_norm`` and ``reward_norm`` do what CleanRL's ``NormalizeObservation`` and
+``NormalizeReward`` wrappers (plus their clip to +-10) do, with the statistics kept in the agent's checkpoint.
 One deliberate deviation for continual learning: ``anneal_lr = "phase"`` (the default) anneals the
 learning rate linearly to zero within each phase, which gives every task CleanRL's single-game schedule.
 Annealing over the whole sequence (``"run"``) would starve late tasks of step size for reasons that have
@@ -32,8 +37,10 @@ from rlplastic.agents.learner import (
     adam,
     all_parameters,
 )
-from rlplastic.agents.networks import ActorCritic, ArchSpec
-from rlplastic.envs import Phase
+from rlplastic.agents.networks import ArchSpec
+from rlplastic.agents.normalize import ObsNormalizer, RewardScaler
+from rlplastic.agents.policies import policy_family
+from rlplastic.envs.schedule import Phase
 
 
 @dataclass(frozen=True)
@@ -56,7 +63,11 @@ class PPOConfig:
     adam_eps: float = 1e-5
     norm_adv: bool = True
     clip_reward: bool = True
+    obs_norm: bool = False
+    reward_norm: bool = False
+    norm_clip: float = 10.0
     encoder: str = "nature_cnn"
+    activation: str = "relu"
     obs_scale: float = 1.0 / 255.0
 
     @property
@@ -92,11 +103,12 @@ class Rollout:
     returns: torch.Tensor | None = None
 
     @classmethod
-    def empty(cls, cfg: PPOConfig, obs_shape: tuple[int, ...], steps: int | None = None) -> Rollout:
+    def empty(cls, cfg: PPOConfig, spec: EnvSpec, obs_dtype: torch.dtype, steps: int | None = None) -> Rollout:
         shape = (steps or cfg.num_steps, cfg.num_envs)
+        dim = spec.action_spec.dim
         return cls(
-            obs=torch.zeros((*shape, *obs_shape), dtype=torch.uint8),
-            actions=torch.zeros(shape, dtype=torch.long),
+            obs=torch.zeros((*shape, *spec.obs_shape), dtype=obs_dtype),
+            actions=torch.zeros((*shape, dim)) if dim else torch.zeros(shape, dtype=torch.long),
             logprobs=torch.zeros(shape),
             rewards=torch.zeros(shape),
             dones=torch.zeros(shape),
@@ -108,21 +120,12 @@ class Rollout:
         assert self.advantages is not None and self.returns is not None
         return {
             "obs": self.obs.flatten(0, 1),
-            "actions": self.actions.flatten(),
+            "actions": self.actions.flatten(0, 1),
             "logprobs": self.logprobs.flatten(),
             "values": self.values.flatten(),
             "advantages": self.advantages.flatten(),
             "returns": self.returns.flatten(),
         }
-
-
-def log_policy(logits: torch.Tensor) -> torch.Tensor:
-    """Log-probabilities of a categorical policy (cheaper than building a ``Categorical`` each step)."""
-    return torch.log_softmax(logits, dim=-1)
-
-
-def entropy_of(logp: torch.Tensor) -> torch.Tensor:
-    return -(logp.exp() * logp).sum(-1)
 
 
 def gae(rollout: Rollout, next_value: torch.Tensor, next_done: torch.Tensor, gamma: float, lam: float) -> None:
@@ -147,11 +150,22 @@ class PPO(LearnerBase):
 
     def __init__(self, cfg: PPOConfig, spec: EnvSpec, seed: int, hooks: Hooks | None = None) -> None:
         self.cfg = cfg
-        self._setup(spec, seed, hooks, ArchSpec(encoder=cfg.encoder, obs_scale=cfg.obs_scale))
-        self.networks: dict[str, nn.Module] = {"actor_critic": self._build("actor_critic")}
+        self._setup(
+            spec, seed, hooks, ArchSpec(encoder=cfg.encoder, obs_scale=cfg.obs_scale, activation=cfg.activation)
+        )
+        self.family = policy_family(spec)
+        self.networks: dict[str, nn.Module] = {name: self._build(name) for name in self.family.names}
         self.target_networks: dict[str, nn.Module] = {}
         wd = self.optimizer_options["weight_decay"]
-        self.optimizers = {"actor_critic": adam(self.net.parameters(), cfg.learning_rate, cfg.adam_eps, wd)}
+        self.optimizers = {
+            name: adam(net.parameters(), cfg.learning_rate, cfg.adam_eps, wd) for name, net in self.networks.items()
+        }
+        self._obs_norm = ObsNormalizer(spec.obs_shape, cfg.norm_clip) if cfg.obs_norm else None
+        self._reward_norm = RewardScaler(cfg.num_envs, cfg.gamma, cfg.norm_clip) if cfg.reward_norm else None
+        float_obs = cfg.obs_norm or spec.obs_dtype != "uint8"
+        self._obs_dtype = torch.float32 if float_obs else torch.uint8
+        if not spec.action_spec.discrete:
+            self._low, self._high = np.array(spec.action_spec.low), np.array(spec.action_spec.high)
         self.iteration_steps = cfg.batch_size
         self.log_every = cfg.batch_size
         self._rollout: Rollout | None = None
@@ -162,12 +176,8 @@ class PPO(LearnerBase):
         self._lr = cfg.learning_rate
 
     # --- the Learner seam -------------------------------------------------------------------------
-    @property
-    def net(self) -> ActorCritic:
-        return self.networks["actor_critic"]  # type: ignore[return-value]
-
-    def _build(self, name: str) -> ActorCritic:
-        return ActorCritic(self.arch, self.obs_shape[0], self.num_actions)
+    def _build(self, name: str) -> nn.Module:
+        return self.family.build(name, self.arch)
 
     def sample(self, n: int) -> Batch:
         if self._rollout is None or self._rollout.advantages is None:
@@ -175,25 +185,25 @@ class PPO(LearnerBase):
         return self._draw(self._rollout.flat(), n)
 
     def _draw(self, batch: Batch, n: int) -> Batch:
-        size = len(batch["actions"])
+        size = len(batch["returns"])
         idx = torch.as_tensor(self._rng.choice(size, size=n, replace=n > size))
         return {k: v[idx] for k, v in batch.items()}
 
     def losses(self, batch: Batch) -> dict[str, torch.Tensor]:
-        return {"actor_critic": self._loss_terms(batch)["loss"]}
+        """PPO's one loss: each network's gradient of it is the gradient that network trains on."""
+        loss = self._loss_terms(batch)["loss"]
+        return dict.fromkeys(self.networks, loss)
 
     def probe(self, env: VectorEnv, n: int) -> Batch:
-        rollout = Rollout.empty(self.cfg, self.obs_shape, -(-n // env.num_envs))
-        self._roll(env, env.reset(), rollout, lambda result: None)
+        rollout = Rollout.empty(self.cfg, self.spec, self._obs_dtype, -(-n // env.num_envs))
+        self._roll(env, self._observe(env.reset(), update=False), rollout, lambda result: None, learning=False)
         return self._draw(rollout.flat(), n)
 
     # --- training ---------------------------------------------------------------------------------
     def _loss_terms(self, batch: Batch) -> dict[str, torch.Tensor]:
         cfg = self.cfg
-        logits, value = self.net(batch["obs"])
-        logp = log_policy(logits)
-        logprob = logp.gather(1, batch["actions"][:, None]).squeeze(1)
-        entropy = entropy_of(logp).mean()
+        logprob, entropy, value = self.family.evaluate(self.networks, batch["obs"], batch["actions"])
+        entropy = entropy.mean()
         logratio = logprob - batch["logprobs"]
         ratio = logratio.exp()
         adv = batch["advantages"]
@@ -227,11 +237,34 @@ class PPO(LearnerBase):
 
     def start_phase(self, env: VectorEnv, phase: Phase, iterations: int) -> None:
         self._env, self._phase = env, phase
-        self._obs = env.reset()
+        self._obs = self._observe(env.reset(), update=True)
         self._iteration, self._iterations = 0, max(iterations, 1)
 
-    def _roll(self, env: VectorEnv, obs: np.ndarray, ro: Rollout, on_step: Callable[[StepResult], None]) -> np.ndarray:
-        """Fill ``ro`` by acting from ``obs``; truncated episodes bootstrap from their final observation's value."""
+    def _observe(self, obs: np.ndarray, update: bool) -> np.ndarray:
+        """What the networks see: the observation, normalised if ``obs_norm`` (statistics updated if ``update``)."""
+        return obs if self._obs_norm is None else self._obs_norm(obs, update)
+
+    def _learning_reward(self, result: StepResult, learning: bool) -> np.ndarray:
+        reward = np.sign(result.reward) if self.cfg.clip_reward else result.reward
+        if self._reward_norm is not None:
+            reward = self._reward_norm(reward, result.terminated, learning)
+        return reward.astype(np.float32)
+
+    def _env_actions(self, action: torch.Tensor) -> np.ndarray:
+        if self.spec.action_spec.discrete:
+            return action.numpy()
+        return np.clip(action.numpy(), self._low, self._high)
+
+    def _roll(
+        self,
+        env: VectorEnv,
+        obs: np.ndarray,
+        ro: Rollout,
+        on_step: Callable[[StepResult], None],
+        learning: bool = True,
+    ) -> np.ndarray:
+        """Fill ``ro`` by acting from ``obs`` (as the networks see it); truncated episodes bootstrap from their
+        final observation's value. A probe (``learning`` false) leaves the normalisation statistics alone."""
         cfg = self.cfg
         done = torch.zeros(env.num_envs)
         for t in range(ro.rewards.shape[0]):
@@ -239,24 +272,21 @@ class PPO(LearnerBase):
             ro.obs[t] = obs_t
             ro.dones[t] = done
             with torch.no_grad():
-                logits, value = self.net(obs_t)
-                logp = log_policy(logits)
-                action = torch.multinomial(logp.exp(), 1).squeeze(1)
-            ro.actions[t], ro.logprobs[t], ro.values[t] = action, logp.gather(1, action[:, None]).squeeze(1), value
-            result = env.step(action.numpy())
+                action, logprob, value = self.family.act(self.networks, obs_t)
+            ro.actions[t], ro.logprobs[t], ro.values[t] = action, logprob, value
+            result = env.step(self._env_actions(action))
             on_step(result)
-            reward = np.sign(result.reward) if cfg.clip_reward else result.reward
-            ro.rewards[t] = torch.from_numpy(reward)
+            ro.rewards[t] = torch.from_numpy(self._learning_reward(result, learning))
             cut = result.truncated & ~result.terminated  # a real termination never bootstraps
             if cut.any():
                 idx = np.flatnonzero(cut)
+                final = torch.from_numpy(self._observe(result.final_obs[idx], update=False))
                 with torch.no_grad():
-                    _, final_value = self.net(torch.from_numpy(result.final_obs[idx]))
-                ro.rewards[t, idx] += cfg.gamma * final_value
-            obs = result.obs
+                    ro.rewards[t, idx] += cfg.gamma * self.family.value(self.networks, final)
+            obs = self._observe(result.obs, update=learning)
             done = torch.from_numpy(result.done.astype(np.float32))
         with torch.no_grad():
-            _, next_value = self.net(torch.from_numpy(obs))
+            next_value = self.family.value(self.networks, torch.from_numpy(obs))
         gae(ro, next_value, done, cfg.gamma, cfg.gae_lambda)
         return obs
 
@@ -270,13 +300,15 @@ class PPO(LearnerBase):
             for episode in result.episodes:
                 on_episode(phase, self.global_step, episode)
 
-        self._rollout = Rollout.empty(self.cfg, self.obs_shape)
+        self._rollout = Rollout.empty(self.cfg, self.spec, self._obs_dtype)
         self._obs = self._roll(self._env, self._obs, self._rollout, count)
 
     def update(self, hooks: Hooks) -> dict[str, float]:
         cfg = self.cfg
-        self.set_learning_rate("actor_critic", self._lr)
-        opt = self.optimizers["actor_critic"]
+        for name in self.networks:
+            self.set_learning_rate(name, self._lr)
+        opts = list(self.optimizers.values())
+        params = [p for opt in opts for p in all_parameters(opt)]
         assert self._rollout is not None
         batch = self._rollout.flat()
         sums: dict[str, float] = {}
@@ -287,13 +319,16 @@ class PPO(LearnerBase):
                 idx = order[start : start + cfg.minibatch_size]
                 terms = self._loss_terms({k: v[idx] for k, v in batch.items()})
                 loss = terms["loss"]
-                extra = hooks.extra_loss(self, "actor_critic")
-                if extra is not None:
-                    loss = loss + extra
-                opt.zero_grad(set_to_none=True)
+                for name in self.networks:
+                    extra = hooks.extra_loss(self, name)
+                    if extra is not None:
+                        loss = loss + extra
+                for opt in opts:
+                    opt.zero_grad(set_to_none=True)
                 loss.backward()
-                terms["grad_norm"] = nn.utils.clip_grad_norm_(all_parameters(opt), cfg.max_grad_norm)
-                opt.step()
+                terms["grad_norm"] = nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
+                for opt in opts:
+                    opt.step()
                 self.updates += 1
                 hooks.after_update(self, self.updates)
                 for k, v in terms.items():
@@ -306,8 +341,14 @@ class PPO(LearnerBase):
     def state_dict(self) -> dict[str, Any]:
         return self.base_state() | {
             "rollout": None if self._rollout is None else vars(self._rollout),  # sample() after a resume
+            "obs_norm": None if self._obs_norm is None else self._obs_norm.rms.state_dict(),
+            "reward_norm": None if self._reward_norm is None else self._reward_norm.state_dict(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.load_base_state(state)
         self._rollout = None if state["rollout"] is None else Rollout(**state["rollout"])
+        if self._obs_norm is not None:
+            self._obs_norm.rms.load_state_dict(state["obs_norm"])
+        if self._reward_norm is not None:
+            self._reward_norm.load_state_dict(state["reward_norm"])

@@ -10,7 +10,8 @@ where the episode was truncated (time limit or task switch): then its final fram
 Memory for Atari (84x84 uint8 frames): 7,056 bytes of frame plus 18 bytes of action, reward, flags and
 episode position per transition, so 1M transitions take 7.07 GB (plus one final frame per truncated
 episode); storing stacked ``obs`` and ``next_obs`` would take 56 GB, stacked ``obs`` alone 28 GB.
-Observations with ``frame_stack`` = 1 (MinAtar's full game state) are stored whole, once per transition.
+Observations with ``frame_stack`` = 1 (MinAtar's full game state, a proprioceptive state vector) are stored
+whole, once per transition, in their own dtype; actions are indices or continuous vectors.
 """
 
 from __future__ import annotations
@@ -29,8 +30,16 @@ class FrameReplay:
     """Uniform replay over ``capacity`` transitions of ``num_envs`` envs stepped together."""
 
     def __init__(
-        self, capacity: int, num_envs: int, obs_shape: tuple[int, ...], frame_stack: int, rng: np.random.Generator
+        self,
+        capacity: int,
+        num_envs: int,
+        obs_shape: tuple[int, ...],
+        frame_stack: int,
+        rng: np.random.Generator,
+        obs_dtype: str = "uint8",
+        action_dim: int = 0,
     ) -> None:
+        """``action_dim`` 0 stores discrete action indices, otherwise continuous actions of that many floats."""
         self.stack = frame_stack
         self.frame_shape = obs_shape[1:] if frame_stack > 1 else obs_shape
         if frame_stack > 1 and obs_shape[0] != frame_stack:
@@ -40,8 +49,11 @@ class FrameReplay:
             raise ValueError(f"agent.buffer_size={capacity} is too small for {num_envs} envs")
         self.num_envs = num_envs
         shape = (num_envs, self.slots)
-        self.frames = np.zeros((*shape, *self.frame_shape), dtype=np.uint8)
-        self.actions = np.zeros(shape, dtype=np.int64)
+        self.frames = np.zeros((*shape, *self.frame_shape), dtype=obs_dtype)
+        if action_dim:
+            self.actions = np.zeros((*shape, action_dim), dtype=np.float32)
+        else:
+            self.actions = np.zeros(shape, dtype=np.int64)
         self.rewards = np.zeros(shape, dtype=np.float32)
         self.terminated = np.zeros(shape, dtype=bool)
         self.truncated = np.zeros(shape, dtype=bool)
@@ -151,10 +163,14 @@ class FrameReplay:
         }
 
     @staticmethod
-    def bytes_per_transition(obs_shape: tuple[int, ...], frame_stack: int) -> int:
-        """Bytes one transition takes: its newest frame, action (8), reward (4), two flags, episode position (4)."""
+    def bytes_per_transition(
+        obs_shape: tuple[int, ...], frame_stack: int, obs_dtype: str = "uint8", action_dim: int = 0
+    ) -> int:
+        """Bytes one transition takes: its newest frame, action (8 bytes, or 4 per continuous dimension), reward
+        (4), two flags, episode position (4)."""
         frame = obs_shape[1:] if frame_stack > 1 else obs_shape
-        return int(np.prod(frame)) + 8 + 4 + 1 + 1 + 4
+        action = 4 * action_dim if action_dim else 8
+        return int(np.prod(frame)) * np.dtype(obs_dtype).itemsize + action + 4 + 1 + 1 + 4
 
     def nbytes(self) -> int:
         return sum(getattr(self, name).nbytes for name in ARRAYS)

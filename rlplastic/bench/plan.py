@@ -43,6 +43,7 @@ class RunConfig:
     method_options: dict[str, dict[str, Any]]
     scores: str
     seed: int
+    variants: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     version: str = __version__
     group_tag: str = ""
     method_tag: str = ""
@@ -88,13 +89,23 @@ def _env_defaults(suite: Suite) -> dict[str, Any]:
     return keyword_defaults(envs.adapter(suite.env), skip=("game", "num_envs", "seeds")) | suite.env_options
 
 
-def _check_tasks(suite: Suite, tasks: list[str]) -> None:
+def _check_tasks(suite: Suite, tasks: list[str], env_defaults: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Check every task (a base task or one of the suite's variants); the variants the run uses."""
     valid = envs.task_names(suite.env)
-    if valid is None:
-        return
+    used = {}
     for task in tasks:
-        if task not in valid:
-            raise UsageError(f"task {task!r} is not a {suite.env} game; valid tasks: {', '.join(valid)}")
+        variant = suite.variants.get(task)
+        base = variant["task"] if variant else task
+        if valid is not None and base not in valid:
+            names = ", ".join([*valid, *suite.variants])
+            raise UsageError(f"task {base!r} is not a {suite.env} task; valid tasks: {names}")
+        if variant:
+            where = f"{suite.source} [variants.{task}] env"
+            unknown = sorted(set(variant["env"]) - set(env_defaults))
+            if unknown:
+                raise UsageError(f"{where}: unknown option {unknown[0]!r}; valid options: {', '.join(env_defaults)}")
+            used[task] = variant
+    return used
 
 
 def load(suite_ref: str, budget: str) -> Suite:
@@ -175,7 +186,7 @@ def resolve(
         "agent": sections.get("agent", {}),
     }
     tasks = run["suite"].get("tasks", suite.tasks)
-    _check_tasks(suite, tasks)
+    variants = _check_tasks(suite, tasks, _env_defaults(suite))
     agent_options = _agent_options(suite, budget, agent_name, preset_agent, run["agent"])
     iteration = _agent_config(agent_name, agent_options).iteration_steps
     steps = -(-run["budget"].get("steps_per_phase", b.steps_per_phase) // iteration) * iteration  # whole iterations
@@ -212,6 +223,7 @@ def resolve(
         method_options={p: interventions.option_defaults(p) | given[p] for p in parts},
         scores=suite.scores,
         seed=seed,
+        variants=variants,
         group_tag=_tag({k: v for k, v in run.items() if v}),
         method_tag=_tag({p: o for p, o in given.items() if o}),
     )

@@ -45,7 +45,18 @@ def _check_finite(learner: agents.Learner, where: str) -> None:
 
 def _env(config: RunConfig, phase: Phase, stream: str = "train") -> agents.VectorEnv:
     seeds = env_seeds(config.seed, phase.index, config.agent_options["num_envs"], stream)
-    return make_env(config.env, phase.task, seeds, config.env_options)
+    return make_env(config.env, phase.task, seeds, config.env_options, config.variants.get(phase.task))
+
+
+def _check_spaces(env: agents.VectorEnv, spec: agents.EnvSpec, phase: Phase) -> None:
+    """Every task of a run must fit the one network built for its first task."""
+    if agents.env_spec(env) != spec:
+        env.close()
+        raise RunFailed(
+            f"task {phase.task!r} ({phase.label}) has observations {env.obs_shape} and actions {env.action_spec}, "
+            f"but the run's first task has {spec.obs_shape} and {spec.action_spec}: a suite's tasks must share "
+            "observation and action spaces (use one body per dm_control suite)"
+        )
 
 
 def _probe(config: RunConfig, phase: Phase, learner: agents.Learner, n: int) -> agents.Batch:
@@ -127,6 +138,7 @@ def _train_phase(
 ) -> None:
     """One phase: iterations of collect + update, with the method offered every iteration boundary."""
     env = _env(config, phase)
+    _check_spaces(env, learner.spec, phase)
     iterations = phase.steps // learner.iteration_steps
     learner.start_phase(env, phase, iterations)
     means = _Means()

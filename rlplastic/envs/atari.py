@@ -46,6 +46,7 @@ class AtariVector:
         self.action_spec = ActionSpec(n=FULL_ACTION_COUNT)
         self.obs_shape = (4, 84, 84)
         self.frame_stack = 4  # ale-py stacks zero frames before an episode's first frame
+        self.obs_dtype = "uint8"
         self._seeds = np.asarray(seeds, dtype=np.int64)
         self._env = AtariVectorEnv(
             rom_id(game),

@@ -45,6 +45,7 @@ class MinAtarVector:
         self.action_spec = ActionSpec(n=FULL_ACTION_COUNT)
         self.obs_shape = (MAX_CHANNELS, 10, 10)
         self.frame_stack = 1  # the observation is the full game state
+        self.obs_dtype = "uint8"
         self._envs = [minatar.Environment(GAMES[game], sticky_action_prob=sticky_action_prob) for _ in range(num_envs)]
         for env, s in zip(self._envs, seeds, strict=True):
             env.seed(int(s))

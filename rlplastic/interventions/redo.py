@@ -65,7 +65,7 @@ class Redo(Intervention):
         for name, net in learner.networks.items():
             layers = net.hidden_layers()
             with ActivationRecorder(layers) as acts, torch.no_grad():
-                net.features(batch["obs"])
+                net.features(batch)
             fresh = learner.fresh_network(name).hidden_layers()
             counts[name] = []
             for i, h in enumerate(layers):

@@ -14,7 +14,7 @@ from typing import Any
 
 import tomllib
 
-from rlplastic.envs import ENV_KINDS, Phase, make_schedule
+from rlplastic.envs import ENV_KINDS, VARIANT_KEYS, Phase, make_schedule
 
 SUITE_DIR = Path(__file__).parent
 BUDGET_KEYS = ("steps_per_phase", "cycles")
@@ -58,6 +58,7 @@ class Suite:
     env_options: dict[str, Any] = field(default_factory=dict)
     agents: dict[str, dict[str, Any]] = field(default_factory=dict)
     presets: dict[str, Preset] = field(default_factory=dict)
+    variants: dict[str, dict[str, Any]] = field(default_factory=dict)
     scores: str = ""
     source: str = ""
     sha256: str = ""
@@ -122,6 +123,28 @@ def _preset(data: Any, where: str) -> Preset:
     return Preset(_require(data, "agent", str, where), dict(settings), str(data.get("about", "")), intervene)
 
 
+def _variant(data: dict[str, Any], where: str) -> dict[str, Any]:
+    """A task variant, resolved: base ``task``, its own ``env`` options, permutation seeds (-1: none), reward scale."""
+    unknown = sorted(set(data) - set(VARIANT_KEYS))
+    if unknown:
+        raise SuiteError(f"{where}: unknown key {unknown[0]!r}; valid keys: {', '.join(VARIANT_KEYS)}")
+    variant = {
+        "task": _require(data, "task", str, where),
+        "env": dict(_require(data, "env", dict, where)) if "env" in data else {},
+        "permute_obs": data.get("permute_obs", -1),
+        "permute_actions": data.get("permute_actions", -1),
+        "reward_scale": data.get("reward_scale", 1.0),
+    }
+    for key in ("permute_obs", "permute_actions"):
+        if not isinstance(variant[key], int) or isinstance(variant[key], bool) or variant[key] < -1:
+            raise SuiteError(f"{where}: {key} must be a seed >= 0 (or -1 for none), not {variant[key]!r}")
+    scale = variant["reward_scale"]
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 < scale < float("inf"):
+        raise SuiteError(f"{where}: reward_scale must be a finite number > 0, not {scale!r}")
+    variant["reward_scale"] = float(scale)
+    return variant
+
+
 def parse_suite(data: dict[str, Any], source: str) -> Suite:
     """Validate a suite's TOML content; every problem names the key and the file."""
     env = _require(data, "env", str, source)
@@ -138,6 +161,7 @@ def parse_suite(data: dict[str, Any], source: str) -> Suite:
     if "agent_options" in data:  # the one-agent form: options of the default agent
         agents.setdefault(agent, {}).update(_require(data, "agent_options", dict, source))
     presets = {k: _preset(v, f"{source} [presets.{k}]") for k, v in _tables(data, "presets", source).items()}
+    variants = {k: _variant(v, f"{source} [variants.{k}]") for k, v in _tables(data, "variants", source).items()}
     return Suite(
         name=str(data.get("name", Path(source).stem)),
         description=str(data.get("description", "")),
@@ -148,6 +172,7 @@ def parse_suite(data: dict[str, Any], source: str) -> Suite:
         env_options=dict(_require(data, "env_options", dict, source)) if "env_options" in data else {},
         agents=agents,
         presets=presets,
+        variants=variants,
         scores=str(data.get("scores", "")),
         source=source,
     )

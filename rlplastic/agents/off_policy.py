@@ -1,0 +1,137 @@
+"""What every replay-based agent (DQN, SAC) does the same way: act, store transitions, sample, checkpoint.
+
+One iteration is ``train_frequency`` vector steps followed by ``gradient_steps`` updates, so the replay ratio
+(updates per agent step) is ``gradient_steps / (train_frequency * num_envs)``. Episodes cut by a time limit or
+by a task switch bootstrap from their final observation; only a real termination ends the return.
+
+``checkpoint_buffer = true`` stores the replay buffer in each checkpoint, so a resumed run equals an
+uninterrupted one; ``false`` keeps checkpoints small (1M Atari transitions take ~7 GB) and a resumed run
+restarts from an empty buffer, collects ``learning_starts`` transitions again before its next update, and says
+so in its ``DONE`` summary (``restarted_buffer``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from rlplastic.agents.learner import Batch, EnvSpec, EpisodeCallback, LearnerBase, StepResult, VectorEnv
+from rlplastic.agents.replay import FrameReplay
+from rlplastic.envs import Phase
+
+COUNTS = ("num_envs", "train_frequency", "gradient_steps", "batch_size", "target_network_frequency")
+
+
+def check_counts(cfg: Any) -> None:
+    """The counts every off-policy config shares must be at least 1."""
+    if min(getattr(cfg, name) for name in COUNTS) < 1:
+        raise ValueError(f"agent.{', '.join(COUNTS)} must all be >= 1")
+
+
+class OffPolicyLearner(LearnerBase):
+    """A learner with a replay buffer. Subclasses implement ``_explore`` (actions while training),
+    ``_probe_actions`` (actions of the current policy for probes) and ``update``; ``cfg`` has ``num_envs``,
+    ``buffer_size``, ``learning_starts``, ``train_frequency``, ``gradient_steps``, ``batch_size``, ``log_interval``
+    and ``checkpoint_buffer``."""
+
+    cfg: Any
+
+    def _init_replay(self, spec: EnvSpec, seed: int) -> None:
+        cfg = self.cfg
+        self.iteration_steps = cfg.train_frequency * cfg.num_envs
+        self.log_every = max(1, cfg.log_interval // self.iteration_steps) * self.iteration_steps
+        rng = np.random.default_rng([seed, 1])
+        dim = spec.action_spec.dim
+        self.buffer = FrameReplay(
+            cfg.buffer_size, cfg.num_envs, spec.obs_shape, spec.frame_stack, rng, spec.obs_dtype, dim
+        )
+        self._env: VectorEnv | None = None
+        self._obs: np.ndarray | None = None
+        self._phase: Phase | None = None
+        self._learning_from = cfg.learning_starts  # moved on by a resume that restarts from an empty buffer
+
+    # --- what subclasses decide -------------------------------------------------------------------
+    def _explore(self, obs: np.ndarray) -> np.ndarray:
+        """Actions taken while training."""
+        raise NotImplementedError
+
+    def _probe_actions(self, obs: np.ndarray) -> np.ndarray:
+        """Actions of the current policy for a probe of an incoming task."""
+        raise NotImplementedError
+
+    def _reward(self, result: StepResult) -> np.ndarray:
+        """The reward the agent learns from (raw by default)."""
+        return result.reward.astype(np.float32)
+
+    # --- acting -----------------------------------------------------------------------------------
+    @property
+    def learning(self) -> bool:
+        """Past the warm-up and holding a full batch: updates happen."""
+        return self.global_step >= self._learning_from and len(self.buffer) >= self.cfg.batch_size
+
+    def start_phase(self, env: VectorEnv, phase: Phase, iterations: int) -> None:
+        if self._obs is not None:
+            self.buffer.cut(self._obs)  # the previous task's running episodes end here, bootstrapped
+        self._env, self._phase = env, phase
+        self._obs = env.reset()
+
+    def collect(self, on_episode: EpisodeCallback) -> None:
+        assert self._env is not None and self._obs is not None and self._phase is not None, "start_phase first"
+        for _ in range(self.cfg.train_frequency):
+            actions = self._explore(self._obs)
+            result = self._env.step(actions)
+            self.buffer.add(
+                self._obs, actions, self._reward(result), result.terminated, result.truncated, result.final_obs
+            )
+            self._obs = result.obs
+            self.global_step += self._env.num_envs
+            for episode in result.episodes:
+                on_episode(self._phase, self.global_step, episode)
+
+    def probe(self, env: VectorEnv, n: int) -> Batch:
+        obs, rows = env.reset(), []
+        for _ in range(-(-n // env.num_envs)):
+            actions = self._probe_actions(obs)
+            result = env.step(actions)
+            next_obs = np.where(result.done.reshape(-1, *[1] * (obs.ndim - 1)), result.final_obs, result.obs)
+            rows.append((obs, actions, self._reward(result), next_obs, result.terminated.astype(np.float32)))
+            obs = result.obs
+        keys = ("obs", "actions", "rewards", "next_obs", "terminated")
+        return {k: torch.from_numpy(np.concatenate([r[i] for r in rows])[:n]) for i, k in enumerate(keys)}
+
+    def sample(self, n: int) -> Batch:
+        if len(self.buffer) == 0:
+            raise RuntimeError("the replay buffer is empty: sample() needs at least one iteration")
+        return self.buffer.sample(n)
+
+    # --- checkpoints ------------------------------------------------------------------------------
+    def replay_state(self) -> dict[str, Any]:
+        keep = self.cfg.checkpoint_buffer
+        return {
+            "obs": None if self._obs is None else torch.from_numpy(self._obs),
+            "learning_from": self._learning_from,
+            "buffer": self.buffer.state_dict() if keep else None,
+        }
+
+    def load_replay_state(self, state: dict[str, Any]) -> None:
+        self._obs = None if state["obs"] is None else state["obs"].numpy()
+        self._learning_from = state["learning_from"]
+        if state["buffer"] is not None:
+            self.buffer.load_state_dict(state["buffer"])
+        else:  # an empty buffer again: collect learning_starts transitions before the next update
+            self._learning_from = self.global_step + self.cfg.learning_starts
+            self._obs = None  # nothing to cut: the buffer holds none of the previous phase
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.base_state() | self.replay_state()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.load_base_state(state)
+        self.load_replay_state(state)
+
+    @property
+    def restarted_buffer(self) -> bool:
+        """True after a resume from a checkpoint without the replay buffer."""
+        return self._learning_from > self.cfg.learning_starts
