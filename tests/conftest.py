@@ -23,24 +23,31 @@ def tiny() -> list[str]:
 
 
 TINY_DQN = {"learning_starts": 32, "batch_size": 16, "buffer_size": 2000, "target_network_frequency": 50}
+TINY_SAC = {"learning_starts": 32, "batch_size": 16, "buffer_size": 2000}
+TINY = {
+    "ppo": {"num_envs": 8, "num_steps": 16, "num_minibatches": 2, "update_epochs": 1},
+    "dqn": TINY_DQN,
+    "sac": TINY_SAC,
+}
+FIRST_TASK = {"minatar": "Breakout", "walker": "walker-stand"}
 
 
-def trained_learner(hooks=None, agent: str = "ppo", iterations: int = 2, **options):
-    """A real learner on MinAtar Breakout after a few small iterations (its buffer is filled, it has updated)."""
+def trained_learner(hooks=None, agent: str = "ppo", iterations: int = 2, suite: str = "minatar", **options):
+    """A real learner after a few small iterations on the first task of ``suite`` (MinAtar Breakout or dm_control
+    walker-stand): its buffer is filled and it has updated."""
     from rlplastic import agents
     from rlplastic.agents.learner import train
     from rlplastic.envs import make_env
     from rlplastic.envs.seeding import env_seeds
     from rlplastic.suites import load_suite
 
-    suite = load_suite("minatar")
-    small = {"num_envs": 8, "num_steps": 16, "num_minibatches": 2, "update_epochs": 1} if agent == "ppo" else TINY_DQN
-    opts = suite.agents[agent] | small | options
-    env = make_env("minatar", "Breakout", env_seeds(0, 0, opts["num_envs"]), suite.env_options)
+    loaded = load_suite(suite)
+    opts = loaded.agents[agent] | TINY[agent] | options
+    env = make_env(loaded.env, FIRST_TASK[suite], env_seeds(0, 0, opts["num_envs"]), loaded.env_options)
     learner = agents.make(agent, opts, agents.env_spec(env), seed=0, hooks=hooks)
     if hooks is not None and hasattr(hooks, "attach"):
         hooks.attach(learner)
-    if agent == "dqn":
+    if agent in ("dqn", "sac"):
         iterations = max(iterations, 64)  # past learning_starts
     train(learner, env, iterations, hooks)
     env.close()

@@ -124,3 +124,43 @@ def test_parallel_jobs_give_the_same_runs(tiny: list[str], tmp_path: Path) -> No
     for path in serial:
         twin = tmp_path / "parallel" / path.relative_to(tmp_path / "serial")
         assert twin.read_text() == path.read_text()
+
+
+TINY_CONTINUOUS = {
+    "sac": ["--set", "agent.learning_starts=64", "--set", "agent.batch_size=32", "--set", "agent.buffer_size=4000"],
+    "ppo": ["--set", "agent.num_steps=64", "--set", "agent.num_minibatches=2", "--set", "agent.update_epochs=1"],
+}
+
+
+@pytest.mark.parametrize(
+    "suite,agent,method",
+    [
+        ("humanoid", "sac", "fire"),
+        ("walker", "sac", "lnwd+fire"),
+        ("slippery", "sac", "dash"),
+        ("walker", "ppo", "fire"),
+    ],
+)
+def test_continuous_suites_run_every_agent(
+    suite: str, agent: str, method: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tiny = [*TINY_CONTINUOUS[agent], "--set", "budget.steps_per_phase=128", "--set", "agent.log_interval=64"]
+    if agent == "sac":
+        tiny += ["--set", "dash.batches=2", "--set", "dash.batch_size=32"] if method == "dash" else []
+    args = ["--suite", suite, "--agent", agent, "--method", method, "--out", str(tmp_path), "--quiet", "--no-baselines"]
+    assert main([*args, *tiny]) == 0
+    run = next((tmp_path / suite).glob(f"*/{method}*/seed_0"))
+    config = json.loads((run / "config.json").read_text())
+    assert config["agent"] == agent and (run / "DONE").exists()
+    metrics = pd.read_csv(run / "metrics.csv")
+    assert sorted(set(metrics["phase"])) == list(range(len(config["tasks"])))
+    loss = "critic_loss" if agent == "sac" else "policy_loss"
+    assert metrics[loss].notna().any()
+    if suite == "slippery":  # each phase's dynamics are recorded with the run
+        assert config["variants"]["walk-friction0.1"] == {
+            "task": "quadruped-walk",
+            "env": {"friction": 0.1},
+            "permute_obs": -1,
+            "permute_actions": -1,
+            "reward_scale": 1.0,
+        }

@@ -1,6 +1,7 @@
-"""Every (agent, method) pair through one task switch on real MinAtar, asserting the effect the method
-promises: the weights changed the way its paper says, targets equal the online networks after an edit, and
-the optimiser state is kept or cleared as documented."""
+"""Every (agent, method) pair through one task switch, asserting the effect the method promises: the weights
+changed the way its paper says, targets equal the online networks after an edit, and the optimiser state (and
+SAC's temperature) is kept or cleared as documented. Discrete agents run on real MinAtar, continuous ones
+(SAC, Gaussian PPO) on real dm_control walker."""
 
 from __future__ import annotations
 
@@ -22,22 +23,28 @@ from rlplastic.interventions.injection import InjectedHead
 from rlplastic.interventions.registry import BUILTINS
 from rlplastic.suites import load_suite
 
-AGENTS = ["ppo", "dqn"]
+# case -> (agent, suite, the incoming task of the switch)
+CASES = {
+    "ppo": ("ppo", "minatar", "SpaceInvaders"),
+    "dqn": ("dqn", "minatar", "SpaceInvaders"),
+    "sac": ("sac", "walker", "walker-walk"),
+    "ppo-gaussian": ("ppo", "walker", "walker-walk"),
+}
 OPTIONS = {"cbp": {"cbp": {"maturity": 0, "replacement_rate": 0.05}}, "lnwd": {"lnwd": {"weight_decay": 1e-3}}}
 
 
-def switch(learner, probes: list[int]) -> Boundary:
-    """The first boundary of phase 2 (SpaceInvaders), with a real probe that records how much it gathered."""
-    suite = load_suite("minatar")
+def switch(learner, probes: list[int], suite_name: str, task: str) -> Boundary:
+    """The first boundary of phase 2 (``task``), with a real probe that records how much it gathered."""
+    suite = load_suite(suite_name)
 
     def probe(n: int):
         probes.append(n)
         num_envs = learner.cfg.num_envs
-        env = make_env("minatar", "SpaceInvaders", env_seeds(0, 1, num_envs, "probe"), suite.env_options)
+        env = make_env(suite.env, task, env_seeds(0, 1, num_envs, "probe"), suite.env_options)
         return learner.probe(env, n)
 
     step = learner.global_step
-    return Boundary(step, step - learner.iteration_steps, Phase(1, "SpaceInvaders", step, 1024), True, probe)
+    return Boundary(step, step - learner.iteration_steps, Phase(1, task, step, 1024), True, probe)
 
 
 def snapshot(learner) -> dict[str, dict[str, torch.Tensor]]:
@@ -49,8 +56,11 @@ def optimizer_params(learner) -> set[int]:
 
 
 def fresh_under_seed(learner, name: str, seed: int = 1234) -> dict[str, torch.Tensor]:
+    """The fresh weights a method drew for network ``name`` after ``torch.manual_seed(seed)``, drawing fresh
+    networks in the learner's order as the methods do."""
     torch.manual_seed(seed)
-    return learner.fresh_network(name).state_dict()
+    draws = {n: learner.fresh_network(n).state_dict() for n in learner.networks}
+    return draws[name]
 
 
 def assert_targets_follow(learner) -> None:
@@ -60,27 +70,44 @@ def assert_targets_follow(learner) -> None:
             assert torch.equal(v, online[k]), f"target {name}.{k} differs from the online network"
 
 
-@pytest.mark.parametrize("agent", AGENTS)
+def head_outputs(learner, batch) -> dict[str, dict[str, torch.Tensor]]:
+    return {n: {h: head(net.features(batch)) for h, head in net.heads.items()} for n, net in learner.networks.items()}
+
+
+def temperature_reset(learner) -> bool:
+    """True where the learner has a learned temperature and it is back at its start, with fresh optimiser state."""
+    return learner.log_alpha.item() == 0.0 and not learner.alpha_optimizer.state
+
+
+@pytest.mark.parametrize("case", list(CASES))
 @pytest.mark.parametrize("method", list(BUILTINS))
-def test_method_acts_as_its_paper_says(agent: str, method: str) -> None:
+def test_method_acts_as_its_paper_says(case: str, method: str) -> None:
+    agent, suite, task = CASES[case]
     hooks = build(method, OPTIONS.get(method))
-    learner = trained_learner(hooks, agent=agent)
+    learner = trained_learner(hooks, agent=agent, suite=suite)
+    if agent == "sac":
+        assert learner.log_alpha.item() != 0.0  # the temperature has moved, so a reset is visible
+    alpha_before = getattr(learner, "log_alpha", torch.zeros(1)).item()
     before, state_before = snapshot(learner), optimizer_params(learner)
     probes: list[int] = []
-    if method == "redo":  # a unit that can never fire must be recycled
+    if method == "redo":  # a unit whose pre-activation is always 0 outputs 0 (ReLU and tanh): dormant
         with torch.no_grad():
-            next(iter(learner.networks.values())).hidden_layers()[-1].incoming.bias[5] = -1e4
+            incoming = next(iter(learner.networks.values())).hidden_layers()[-1].incoming
+            incoming.weight[5] = 0.0
+            incoming.bias[5] = 0.0
         before = snapshot(learner)
     if method == "injection":
         batch = learner.sample(32)
-        outputs = {n: net(batch["obs"]) for n, net in learner.networks.items()}
+        outputs = head_outputs(learner, batch)
     torch.manual_seed(1234)
-    acted = act_at_boundary(hooks, learner, switch(learner, probes))
+    acted = act_at_boundary(hooks, learner, switch(learner, probes, suite, task))
     after = snapshot(learner)
     check = CHECKS[method]
     check(learner, hooks, before, after, state_before, probes, acted, locals())
     if acted:
         assert_targets_follow(learner)
+    if agent == "sac" and method not in ("reset", "fire"):  # only those two reset the temperature
+        assert learner.log_alpha.item() == alpha_before
 
 
 # --- what each method promises ------------------------------------------------------------------------
@@ -96,6 +123,8 @@ def check_reset(learner, hooks, before, after, state_before, probes, acted, ctx)
         fresh = fresh_under_seed(learner, name)
         assert all(torch.equal(after[name][k], fresh[k]) for k in fresh)
     assert optimizer_params(learner) == set()
+    if hasattr(learner, "log_alpha"):
+        assert temperature_reset(learner)
 
 
 def check_fire(learner, hooks, before, after, state_before, probes, acted, ctx) -> None:
@@ -110,6 +139,8 @@ def check_fire(learner, hooks, before, after, state_before, probes, acted, ctx) 
                 assert torch.linalg.svdvals(v / scale).max() == pytest.approx(1.0, abs=1e-2), k
         assert all(torch.equal(before[name][k], after[name][k]) for k in after[name] if k.endswith("bias"))
     assert optimizer_params(learner) == set()  # fresh optimiser state (official vision code)
+    if hasattr(learner, "log_alpha"):
+        assert temperature_reset(learner)  # official SAC code: the agent is rebuilt around the projected weights
 
 
 def check_sp(learner, hooks, before, after, state_before, probes, acted, ctx) -> None:
@@ -129,8 +160,8 @@ def check_headreset(learner, hooks, before, after, state_before, probes, acted, 
             is_head = k.split(".")[0] in net.head_names
             expected = fresh[k] if is_head else before[name][k]
             assert torch.equal(after[name][k], expected), k
-        heads = {id(p) for h in net.heads.values() for p in h.parameters()}
-        assert not heads & optimizer_params(learner) and optimizer_params(learner) == state_before - heads
+    heads = {id(p) for net in learner.networks.values() for h in net.heads.values() for p in h.parameters()}
+    assert not heads & optimizer_params(learner) and optimizer_params(learner) == state_before - heads
 
 
 def check_dash(learner, hooks, before, after, state_before, probes, acted, ctx) -> None:
@@ -155,7 +186,7 @@ def check_redo(learner, hooks, before, after, state_before, probes, acted, ctx) 
     assert acted
     net = next(iter(learner.networks.values()))
     layer = net.hidden_layers()[-1]
-    assert layer.incoming.bias[5] == 0
+    assert layer.incoming.bias[5] == 0 and layer.incoming.weight[5].abs().sum() > 0  # re-initialised
     for head in layer.outgoing:
         assert torch.equal(head.weight[:, 5], torch.zeros_like(head.weight[:, 5]))
 
@@ -182,13 +213,11 @@ def check_l2init(learner, hooks, before, after, state_before, probes, acted, ctx
 
 def check_injection(learner, hooks, before, after, state_before, probes, acted, ctx) -> None:
     assert acted
-    batch = ctx["batch"]
+    now = head_outputs(learner, ctx["batch"])
     for name, net in learner.networks.items():
         assert all(isinstance(h, InjectedHead) for h in net.heads.values())
-        out, old = net(batch["obs"]), ctx["outputs"][name]
-        pairs = zip(out, old, strict=True) if isinstance(out, tuple) else [(out, old)]
-        for a, b in pairs:
-            assert torch.allclose(a, b, atol=1e-5)
+        for head, out in now[name].items():
+            assert torch.allclose(out, ctx["outputs"][name][head], atol=1e-5), (name, head)
 
 
 def check_arch(learner, hooks, before, after, state_before, probes, acted, ctx) -> None:
@@ -196,7 +225,7 @@ def check_arch(learner, hooks, before, after, state_before, probes, acted, ctx) 
     method = hooks.name
     for net in learner.networks.values():
         mods = list(net.encoder)
-        acts = [i for i, m in enumerate(mods) if isinstance(m, (nn.ReLU, CReLU))]
+        acts = [i for i, m in enumerate(mods) if isinstance(m, (nn.ReLU, nn.Tanh, CReLU))]
         if method in ("ln", "lnwd"):
             assert all(isinstance(mods[i - 1], (nn.LayerNorm, nn.GroupNorm)) for i in acts)
         if method == "crelu":

@@ -28,11 +28,20 @@ TINY_DQN = {
 EXTRA = {"cbp": {"cbp.maturity": 2}, "redo": {"redo.period": 50}, "dash": {"dash.batches": 2, "dash.batch_size": 64}}
 CASES = [("ppo", m) for m in ("fire", "injection", "cbp", "l2init", "dash", "redo")]
 CASES += [("dqn", m) for m in ("none", "fire", "dash", "injection", "redo")]
+CASES += [("sac", m) for m in ("fire", "reset", "redo")]
+TINY_SAC = {
+    "agent.learning_starts": 64,
+    "agent.batch_size": 16,
+    "agent.buffer_size": 5000,
+    "agent.log_interval": 100,
+    "budget.steps_per_phase": 128,
+}
 
 
 def tiny_config(agent: str, method: str, **extra):
-    base = TINY if agent == "ppo" else TINY_DQN
-    (config,) = plan("minatar", [method], [0], "smoke", base | EXTRA.get(method, {}) | extra, agent=agent)
+    base = {"ppo": TINY, "dqn": TINY_DQN, "sac": TINY_SAC}[agent]
+    suite = "slippery" if agent == "sac" else "minatar"
+    (config,) = plan(suite, [method], [0], "smoke", base | EXTRA.get(method, {}) | extra, agent=agent)
     return config
 
 

@@ -44,13 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--agent",
-        help="agent to train: ppo or dqn (default: the suite's own, e.g. ppo for atari and minatar); the suite "
-        "file holds each agent's hyper-parameters",
+        help="agent to train: ppo, dqn or sac (default: the suite's own: ppo for atari and minatar, sac for the "
+        "dm_control suites, where ppo uses a Gaussian policy); the suite file holds each agent's hyper-parameters",
     )
     p.add_argument(
         "--preset",
         help="a named protocol of the suite (an agent, its settings and when methods act), e.g. fire_dqn on "
-        "atari: the FIRE paper's DQN; --list shows them",
+        "atari (the FIRE paper's DQN) or fire_sac on humanoid (its SAC); --list shows them",
     )
     p.add_argument("--seeds", type=int, default=1, help="number of seeds per method (default 1)")
     p.add_argument("--first-seed", type=int, default=0, help="seeds are first-seed, first-seed+1, ... (default 0)")

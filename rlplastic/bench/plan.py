@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from rlplastic import __version__, agents, envs, interventions
 from rlplastic.bench.errors import UsageError
 from rlplastic.bench.overrides import by_section, check_section, keyword_defaults
@@ -267,4 +269,27 @@ def plan(
         sections = (*RUN_SECTIONS, *method_parts(method))
         return {k: v for k, v in overrides.items() if k.split(".")[0] in sections}
 
-    return [resolve(suite, budget, m, s, concerning(m), agent, preset) for m in methods for s in seeds]
+    configs = [resolve(suite, budget, m, s, concerning(m), agent, preset) for m in methods for s in seeds]
+    checked: set[str] = set()
+    for config in configs:
+        key = json.dumps([config.tasks, config.env_options, config.variants], sort_keys=True)
+        if key not in checked:
+            check_spaces(config)
+            checked.add(key)
+    return configs
+
+
+def check_spaces(config: RunConfig) -> None:
+    """Every task of a run must fit the one network built for its first: build one env of each task and compare."""
+    specs = {}
+    for task in dict.fromkeys(config.tasks):
+        env = envs.make_env(config.env, task, np.array([0]), config.env_options, config.variants.get(task))
+        specs[task] = (tuple(env.obs_shape), env.action_spec)
+        env.close()
+    first, spec = next(iter(specs.items()))
+    for task, other in specs.items():
+        if other != spec:
+            raise UsageError(
+                f"task {task!r} has observations {other[0]} and actions {other[1]}, but {first!r} has {spec[0]} and "
+                f"{spec[1]}: a suite's tasks must share observation and action spaces (one body per dm_control suite)"
+            )

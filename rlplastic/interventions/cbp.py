@@ -23,6 +23,8 @@ Deliberate deviations from the official code (shibhansh/loss-of-plasticity, ``lo
   version draws conv units with sqrt(1 / fan_in).
 - Utility after a conv layer read by a Linear layer: here |h| is averaged over positions and mean|w_out|
   over every column the unit feeds; the official ConvGnT combines them per position before averaging.
+With SAC: units of the actor and of both critics are replaced inside updates; targets follow by Polyak
+averaging (the agent's own schedule, as in the official code); the temperature and the replay buffer are kept.
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@ hidden layer's unit count is multiplied by ``width`` = 0.5 so that each layer pa
 before. Measured consequence (tests/test_interventions_formulas.py): the heads keep their size but the
 hidden weight matrices halve, so the network has about half the parameters, not the same number the issue
 text assumed; ``--set crelu.width=0.7071`` keeps the count of the hidden-to-hidden layers instead.
+With SAC: the actor and both critics (and so their targets) get CReLU; the temperature and the replay
+buffer are untouched.
 """
 
 from __future__ import annotations

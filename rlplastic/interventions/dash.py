@@ -17,6 +17,9 @@ as training steps) and feeds them as ``batches`` consecutive batches. Deliberate
 data is left out; after 8 new batches with alpha = 0.3 it would weigh 0.7^8 = 6 % of g. When DASH is
 applied outside a switch (``every``/``at_steps``), the batches come from the learner's buffer instead.
 Each network's gradient is that of its own loss (``Learner.losses``).
+With SAC: each of the actor and the two critics is shrunk by the gradient of its own loss (``Learner.losses``)
+on the probe of the incoming task; the targets become copies of the shrunk critics (the runner's sync); the
+temperature, the optimiser state and the replay buffer are kept.
 """
 
 from __future__ import annotations

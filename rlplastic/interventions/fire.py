@@ -14,6 +14,9 @@ small singular values of an ill-conditioned matrix below 1, so the result is not
 Deliberate deviation: none. (The official DQN script resets its Linear layers to their initial weights
 instead of projecting them; we apply FIRE to every layer, as the paper's method statement does.)
 Target networks, where a learner has them, are set to the projected online weights (official SAC code).
+With SAC, as the official SAC code (``rl/sac/scale_rl/agents/simba/projection.py``) rebuilds its agent: the
+actor and both critics are projected, the target critics become the projected critics, the optimisers are
+reset and the temperature returns to its initial value (``reset_temperature``); the replay buffer is kept.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ def fire_weight(weight: torch.Tensor, iters: int = 10) -> torch.Tensor:
 class FireConfig(When):
     iters: int = 10
     reset_optimizer: bool = True
+    reset_temperature: bool = True
 
 
 class Fire(PointIntervention):
@@ -71,3 +75,5 @@ class Fire(PointIntervention):
                 layer.weight.copy_(fire_weight(layer.weight.float(), self.config.iters))
         if self.config.reset_optimizer:
             learner.reset_optimizer()
+        if self.config.reset_temperature:
+            learner.reset_temperature()

@@ -3,6 +3,9 @@ layer(s) at each task switch, keeping the rest; reset layers get fresh optimiser
 
 ``layers = 1`` resets the output heads (policy and value for PPO); ``layers = 2`` also the last hidden layer,
 as in the paper's Atari experiments. Target networks, where present, get the same fresh weights.
+With SAC: the actor's mean and log-std heads and each critic's Q head are reset; targets become copies of the
+online critics (the runner's sync); the temperature and the replay buffer are kept. With Gaussian PPO the
+state-independent log-std is not a layer and is kept.
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ The encoder phi keeps training. Because all three heads are linear maps of the s
 injection first folds the previous sum into one frozen head (W_old + W' - W'-), so the network never grows.
 The paper injects once; by default we inject at each task switch (``--set injection.at_switch=false
 --set injection.at_steps=[N]`` for the paper's single injection).
+With SAC: the actor's heads and each critic's Q head are injected; the targets become copies of the injected
+critics (the runner's sync, which copies the structure too); the temperature and the replay buffer are kept.
 """
 
 from __future__ import annotations

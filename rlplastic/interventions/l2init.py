@@ -2,6 +2,8 @@
 
 theta_0 are the weights at initialisation, snapshotted before training; the term is added to every update's
 loss (all parameters), each network's term to its own loss. Default lam = 1e-2, the best value of the paper's sweep.
+With SAC: the actor and each critic are pulled toward their own initial weights in their own losses; targets
+follow by Polyak averaging; the temperature and the replay buffer are untouched.
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@ over channels and positions, GroupNorm with one group, for conv maps). ``wd``: d
 (AdamW-style) toward zero on every parameter. ``lnwd``: both, the paper's recommended combination.
 Default weight decay 1e-5 (the paper's supervised value; Atari values 1e-7 to 1e-3 were compared).
 No official code exists; the placement follows the paper's text.
+With SAC: LayerNorm goes into the actor and both critics (and so their targets); weight decay applies to the
+actor's and both critics' optimisers, not to the temperature; the replay buffer is untouched.
 """
 
 from __future__ import annotations

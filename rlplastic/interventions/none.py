@@ -1,4 +1,6 @@
-"""``none``: keep training the same network through every task switch (the plasticity-loss baseline)."""
+"""``none``: keep training the same network through every task switch (the plasticity-loss baseline).
+With SAC nothing is touched: both critics, their targets, the temperature and the replay buffer carry on.
+"""
 
 from __future__ import annotations
 

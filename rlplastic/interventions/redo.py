@@ -14,6 +14,9 @@ code does; recycling at a switch is followed by the runner's target sync, like e
 Stated consequence of recycling layer by layer: a weight that is both outgoing of a recycled unit and
 incoming of a recycled unit of the next layer ends up re-initialised, not zeroed (the later layer's
 re-initialisation overwrites the zeroed column), as in the official code's layer-by-layer loop.
+With SAC: dormant units of the actor and of both critics are recycled, measured on a replay batch (a critic
+reads observation and action); after a switch the targets are synced, inside updates they follow by Polyak
+averaging; the temperature and the replay buffer are kept.
 """
 
 from __future__ import annotations

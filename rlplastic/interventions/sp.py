@@ -3,6 +3,8 @@
 theta_fresh is a new random initialisation of the same network; every parameter (weights, biases,
 normalisation) is interpolated, as in the reference code. Defaults lam = 0.4, sigma = 0.1 (reference code).
 Optimiser state is kept unless ``reset_optimizer``.
+With SAC: the actor and both critics are interpolated alike, each with its own fresh draw; their targets
+become copies of the results (the runner's sync); the temperature and the replay buffer are kept.
 """
 
 from __future__ import annotations

@@ -1,0 +1,115 @@
+"""Training throughput of rlplastic's SAC against stable-baselines3's SAC, measured in the same run.
+
+Same task (dm_control humanoid-stand, state observations), same networks (256x256 ReLU actor and twin critics),
+batch 256, one gradient step per environment step, learned temperature, on this machine's CPU threads; only the
+implementations differ. Both first act ``--warmup`` steps without updates, then every timed step includes an
+update. Each measurement runs in a fresh process, so rlplastic's allocator tuning (``rlplastic/bench/allocator.py``,
+applied by its runner) cannot speed up SB3 or be left out for rlplastic. rlplastic is measured as shipped (fp32)
+and with ``agent.precision = "bf16"``. Prints steps/s and the ratios. Target (issue 7): >= 2x SB3.
+
+    pip install -e ".[bench]" && python benchmarks/sac_speed.py [--steps 1500] [--repeats 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from multiprocessing import get_context
+
+import numpy as np
+import torch
+
+from rlplastic import agents
+from rlplastic.agents.learner import train
+from rlplastic.bench.allocator import tune_allocator
+from rlplastic.envs import make_env
+from rlplastic.envs.seeding import env_seeds
+from rlplastic.suites import load_suite
+
+TARGET = 2.0
+TASK = "humanoid-stand"
+BUFFER = 100_000
+
+
+def options(warmup: int) -> dict:
+    return load_suite("humanoid").agents["sac"] | {"learning_starts": warmup, "buffer_size": BUFFER}
+
+
+def ours(warmup: int, steps: int, precision: str = "fp32") -> float:
+    """Steps/s of rlplastic's SAC over ``steps`` agent steps after ``warmup`` steps without updates."""
+    tune_allocator()
+    opts = options(warmup) | {"precision": precision}
+    env = make_env("dmc", TASK, env_seeds(0, 0, 1), {})
+    learner = agents.make("sac", opts, agents.env_spec(env), seed=0)
+    train(learner, env, warmup + 1)
+    start = time.perf_counter()
+    train(learner, env, steps)
+    rate = steps / (time.perf_counter() - start)
+    env.close()
+    return rate
+
+
+def sb3(warmup: int, steps: int) -> float:
+    """Steps/s of stable-baselines3's SAC with the same settings, timed the same way."""
+    from sb3_dmc import DMCGym
+    from stable_baselines3 import SAC
+
+    opts = options(warmup)
+    model = SAC(
+        "MlpPolicy",
+        DMCGym(TASK),
+        learning_rate=opts["q_lr"],  # SB3 has one rate; CleanRL's actor rate differs, which costs nothing here
+        buffer_size=BUFFER,
+        learning_starts=warmup,
+        batch_size=opts["batch_size"],
+        tau=opts["tau"],
+        gamma=opts["gamma"],
+        train_freq=1,
+        gradient_steps=1,
+        ent_coef="auto",
+        policy_kwargs={"net_arch": [256, 256]},
+        device="cpu",
+        seed=0,
+        verbose=0,
+    )
+    model.learn(warmup + 1)
+    start = time.perf_counter()
+    model.learn(steps, reset_num_timesteps=False)
+    return steps / (time.perf_counter() - start)
+
+
+def measure(name: str, warmup: int, steps: int) -> float:
+    """One measurement in a fresh process with 2 threads."""
+    func, args = {"fp32": (ours, ("fp32",)), "bf16": (ours, ("bf16",)), "sb3": (sb3, ())}[name]
+    with get_context("spawn").Pool(1) as pool:
+        return pool.apply(_threads_then, (func, warmup, steps, *args))
+
+
+def _threads_then(func, *args) -> float:
+    torch.set_num_threads(2)
+    np.random.seed(0)
+    return func(*args)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--warmup", type=int, default=1000, help="steps before the first update (not timed)")
+    p.add_argument("--steps", type=int, default=1500, help="timed agent steps per measurement")
+    p.add_argument("--repeats", type=int, default=2, help="alternating measurements per implementation (median)")
+    args = p.parse_args()
+    rates: dict[str, list[float]] = {"fp32": [], "bf16": [], "sb3": []}
+    for _ in range(args.repeats):
+        for name in rates:
+            rates[name].append(measure(name, args.warmup, args.steps))
+        print("  run: " + ", ".join(f"{k} {v[-1]:.0f} steps/s" for k, v in rates.items()), flush=True)
+    med = {k: statistics.median(v) for k, v in rates.items()}
+    print(f"{'rlplastic':22s} {'steps/s':>8s} {'SB3 steps/s':>12s} {'ratio':>6s} {'target':>7s}")
+    for name in ("fp32", "bf16"):
+        ratio = med[name] / med["sb3"]
+        verdict = "met" if ratio >= TARGET else "MISSED"
+        print(f"{TASK + ' ' + name:22s} {med[name]:8.0f} {med['sb3']:12.0f} {ratio:6.2f} {TARGET:6.1f}x {verdict}")
+
+
+if __name__ == "__main__":
+    main()
