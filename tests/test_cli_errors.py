@@ -20,7 +20,7 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
 @pytest.mark.parametrize(
     "args,expected",
     [
-        (["--suite", "pong"], "unknown suite 'pong'; valid suites: atari, minatar"),
+        (["--suite", "pong"], "unknown suite 'pong'; valid suites: atari, humanoid, minatar, slippery, walker"),
         (
             ["--suite", "minatar", "--method", "magic"],
             "unknown method 'magic'; valid methods: none, reset, fire",
@@ -35,7 +35,7 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
         (["--suite", "minatar", "--set", "agent.learning_rate=fast"], "expected a float"),
         (["--suite", "minatar", "--set", "fire.iters=2.5"], "expected a int"),
         (["--suite", "minatar", "--set", "dash.lam=0.1"], "'dash' is not a section of this run"),
-        (["--suite", "minatar", "--set", 'suite.tasks=["Pong"]'], "task 'Pong' is not a minatar game"),
+        (["--suite", "minatar", "--set", 'suite.tasks=["Pong"]'], "task 'Pong' is not a minatar task"),
         (["--suite", "minatar", "--set", "agent.anneal_lr='cosine'"], "agent.anneal_lr must be"),
         (["--suite", "minatar", "--seeds", "0"], "--seeds and --jobs must be at least 1"),
         (["--suite", "minatar", "--method", "dash", "--set", "dash.lamda=0.1"], "valid dash options: at_switch, every"),
@@ -44,7 +44,7 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
         (["--suite", "minatar", "--method", "ln+lnwd"], "ln, wd and lnwd overlap; use lnwd for both"),
         (["--suite", "minatar", "--method", "fire+fire"], "names a part twice"),
         (["--suite", "minatar", "--bogus"], "unrecognized arguments: --bogus"),
-        ([], "--suite is required; valid suites: atari, minatar"),
+        ([], "--suite is required; valid suites: atari, humanoid, minatar, slippery, walker"),
         (["--suite", "minatar", "--agent", "a2c"], "unknown agent 'a2c'; valid agents: ppo, dqn, sac"),
         (["--suite", "minatar", "--agent", "sac"], "suite 'minatar' defines no options for agent 'sac'"),
         (["--suite", "minatar", "--preset", "fire_dqn"], "suite 'minatar' has no preset 'fire_dqn'; its presets: none"),

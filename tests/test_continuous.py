@@ -176,4 +176,4 @@ def test_tasks_with_other_spaces_are_refused_up_front_and_at_run_time(tmp_path) 
     (config,) = plan(write_suite(tmp_path / "t.toml", ["walker-walk"]), ["none"], [0], "smoke", {})
     config = dataclasses.replace(config, tasks=("walker-walk", "humanoid-walk"))  # as if planning were skipped
     with pytest.raises(runner.RunFailed, match="must share observation and action spaces"):
-        runner.run(config, tmp_path / "out", show_progress=False)
+        runner.run(config, tmp_path / "out")

@@ -11,9 +11,9 @@ Thresholds and their sources:
   episodes in the last 10k of 50k steps must reach 1.5. Measured (this test's seed): 2.9, random 0.52.
 Each must also beat 3x the random policy measured in the same test.
 - SAC (CleanRL's settings, learning from step 1,000 instead of 5,000): the mean return of the episodes in the
-  last 5k of 15k steps on walker-stand must reach 200 and 1.6x the random policy measured in the same test
-  (uniform actions: 127 over 5 episodes here). Measured (this test's seed): 259, the episodes rising from 113
-  to 267. The threshold is a margin below what the implementation does; published SAC curves reach ~900 only
+  last 3k of 10k steps on walker-stand must reach 200 and 1.6x the random policy measured in the same test
+  (uniform actions: 127 over 5 episodes here). Measured (this test's seed): 249, the episodes rising from 113
+  to 263. The threshold is a margin below what the implementation does; published SAC curves reach ~900 only
   after hundreds of thousands of steps, which a test cannot afford here.
 """
 
@@ -87,5 +87,5 @@ def test_dqn_learns_minatar_breakout() -> None:
 
 def test_sac_learns_dm_control_walker_stand() -> None:
     random = random_return(1, 5000, "walker")
-    got = late_return("sac", 15_000, 5_000, "walker", learning_starts=1000)
+    got = late_return("sac", 10_000, 3_000, "walker", learning_starts=1000)
     assert got >= max(200.0, 1.6 * random), (got, random)

@@ -43,7 +43,7 @@ def test_a_periodic_method_aligned_with_switches_acts_once_per_step(
     # sp.every=1024 with 1024-step phases used to shrink twice at each switch (lambda^2 instead of lambda).
     (config,) = plan("minatar", ["sp"], [0], "smoke", TINY | {"sp.every": 1024})
     steps = application_steps(ShrinkPerturb, monkeypatch)
-    runner.run(config, tmp_path, show_progress=False)
+    runner.run(config, tmp_path)
     assert steps == [1024, 2048]
 
 
@@ -123,7 +123,7 @@ def test_network_initialisation_follows_the_run_seed(tmp_path: Path, monkeypatch
     small = TINY | {"budget.steps_per_phase": 128, "suite.tasks": ["Breakout"]}
     for out in ("a", "b"):
         for config in plan("minatar", ["none"], [0, 1], "smoke", small):
-            runner.run(config, tmp_path / out, show_progress=False)
+            runner.run(config, tmp_path / out)
     (a0, a1, b0, b1) = initial
     assert all(torch.equal(a0[k], b0[k]) for k in a0)  # same seed, same weights
     assert not torch.equal(a0["encoder.0.weight"], a1["encoder.0.weight"])  # another seed, other weights
@@ -161,7 +161,7 @@ def test_the_fire_dqn_preset_applies_its_settings_and_acts_once_at_the_midpoint(
     fire = config.method_options["fire"]
     assert fire["at_switch"] is False and fire["at_steps"] == [48] and fire["reset_optimizer"] is False
     steps = application_steps(Fire, monkeypatch)
-    runner.run(config, tmp_path, show_progress=False)
+    runner.run(config, tmp_path)
     assert steps == [48]
 
 

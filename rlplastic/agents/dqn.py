@@ -208,3 +208,11 @@ class DQN(OffPolicyLearner):
                 t.copy_(p)
             else:
                 t.lerp_(p, self.cfg.tau)
+
+    # --- checkpoints ------------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return super().state_dict() | {"phase_schedule": (self._phase_start, self._phase_steps)}
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self._phase_start, self._phase_steps = state["phase_schedule"]

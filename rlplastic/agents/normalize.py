@@ -27,10 +27,10 @@ class RunningMeanStd:
         self.var, self.count = m2 / total, total
 
     def state_dict(self) -> dict[str, Any]:
-        return {"mean": torch.from_numpy(self.mean), "var": torch.from_numpy(self.var), "count": self.count}
+        return {"mean": torch.tensor(self.mean), "var": torch.tensor(self.var), "count": float(self.count)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.mean, self.var, self.count = state["mean"].numpy().copy(), state["var"].numpy().copy(), state["count"]
+        self.mean, self.var, self.count = state["mean"].numpy(), state["var"].numpy(), state["count"]
 
 
 class ObsNormalizer:

@@ -341,6 +341,8 @@ class PPO(LearnerBase):
     def state_dict(self) -> dict[str, Any]:
         return self.base_state() | {
             "rollout": None if self._rollout is None else vars(self._rollout),  # sample() after a resume
+            "obs": None if self._obs is None else torch.from_numpy(self._obs),  # a resume inside a phase
+            "schedule": (self._iteration, self._iterations),
             "obs_norm": None if self._obs_norm is None else self._obs_norm.rms.state_dict(),
             "reward_norm": None if self._reward_norm is None else self._reward_norm.state_dict(),
         }
@@ -348,6 +350,8 @@ class PPO(LearnerBase):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.load_base_state(state)
         self._rollout = None if state["rollout"] is None else Rollout(**state["rollout"])
+        self._obs = None if state["obs"] is None else state["obs"].numpy()
+        self._iteration, self._iterations = state["schedule"]
         if self._obs_norm is not None:
             self._obs_norm.rms.load_state_dict(state["obs_norm"])
         if self._reward_norm is not None:

@@ -74,6 +74,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="runs trained at once in separate processes, sharing the CPU cores (default 1)",
     )
     p.add_argument(
+        "--executor",
+        default="local",
+        choices=["local", "ray"],
+        help="where runs train: local (this machine, --jobs processes) or ray (a Ray cluster: each run a task of "
+        "one CPU; needs pip install 'rlplastic[ray]' and an --out every node can write). Default: local",
+    )
+    p.add_argument(
+        "--address",
+        help="the Ray cluster to join with --executor ray, e.g. ray://head:10001 or auto (default: start a local "
+        "Ray instance)",
+    )
+    p.add_argument(
+        "--checkpoint-minutes",
+        type=float,
+        default=10.0,
+        help="also checkpoint inside a phase at most every this many minutes (0: at every metrics row), so a "
+        "crash loses at most that much training; a checkpoint ends every phase anyway (default 10)",
+    )
+    p.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="report runs that another command is training (same --out) as busy instead of waiting for them",
+    )
+    p.add_argument(
         "--set",
         dest="overrides",
         action="append",
@@ -83,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
         'env.repeat_action_probability=0, suite.tasks=\'["Pong","Breakout"]\', fire.iters=5',
     )
     p.add_argument("--no-baselines", action="store_true", help="run only the named methods, not none and reset")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
     p.add_argument("--list", action="store_true", help="list suites (with budgets) and methods, then exit")
     return p
 
@@ -156,9 +180,18 @@ def _main(args: argparse.Namespace) -> int:
     )
     if args.budget == "smoke":
         print(SMOKE_WARNING)
-    results = executor.run_all(configs, args.out, args.jobs, show_progress=not args.quiet)
+    results = executor.run_all(
+        configs,
+        args.out,
+        args.jobs,
+        show_progress=not args.quiet,
+        executor=args.executor,
+        address=args.address,
+        checkpoint_minutes=args.checkpoint_minutes,
+        wait=not args.no_wait,
+    )
     print(summary_table(results))
-    finished = [r.dir for r in results if r.status != "failed"]
+    finished = [r.dir for r in results if r.status not in ("failed", "busy")]
     if finished:
         folder = finished[0].parent.parent
         title = f"{first.suite} / {first.agent} / {first.budget}"
@@ -166,6 +199,9 @@ def _main(args: argparse.Namespace) -> int:
         print()
         print(leaderboard.build(finished, methods, folder, title, note))
         print(f"written: {folder / 'leaderboard.md'}, {folder / 'leaderboard.csv'}, {folder / 'curves.png'}")
+    busy = [r for r in results if r.status == "busy"]
+    if busy:
+        print(f"{len(busy)} run(s) are being trained by another command (--no-wait): rerun to include them.")
     failed = [r for r in results if r.status == "failed"]
     if failed:
         print(

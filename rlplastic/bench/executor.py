@@ -1,21 +1,30 @@
-"""Executors: the same RunConfigs in, the same run folders out — in this process or a process pool."""
+"""Executors: the same RunConfigs in, the same run folders out — in this process, a process pool, or Ray.
+
+A run another process holds (``RunLock``) comes back ``busy``; after every other run has finished, the command
+waits for the holder and then reuses its result, or resumes the run itself if the holder died (the kernel
+released its lock). So two commands on one ``--out`` never train a run twice, and both end with every run.
+"""
 
 from __future__ import annotations
 
 import os
+import time
 import traceback
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
 import torch
-from tqdm import tqdm
 
 from rlplastic.bench.allocator import tune_allocator
+from rlplastic.bench.display import Display
 from rlplastic.bench.errors import UsageError
 from rlplastic.bench.plan import RunConfig
-from rlplastic.bench.runner import RunFailed, RunResult, run
+from rlplastic.bench.runner import CHECKPOINT_MINUTES, RunFailed, RunResult, run
 from rlplastic.bench.store import RunStore
+
+EXECUTORS = ("local", "ray")
+WAIT_POLL_S = 2.0
 
 
 def verify_all(configs: list[RunConfig], out: Path) -> None:
@@ -24,12 +33,17 @@ def verify_all(configs: list[RunConfig], out: Path) -> None:
         RunStore(out, config).verify()
 
 
-def _safe_run(config: RunConfig, out: Path, show_progress: bool, threads: int) -> RunResult:
-    """Run one configuration; a failure becomes a result with its one-line reason, never a lost batch."""
+def _safe_run(config: RunConfig, out: Path, threads: int, minutes: float, wait: bool = False) -> RunResult:
+    """Run one configuration; a failure becomes a result with its one-line reason, never a lost batch. With
+    ``wait``, a run another process holds is waited for instead of reported busy."""
     torch.set_num_threads(threads)
     tune_allocator()
     try:
-        return run(config, out, show_progress)
+        while True:
+            result = run(config, out, minutes)
+            if result.status != "busy" or not wait:
+                return result
+            time.sleep(WAIT_POLL_S)
     except (RunFailed, UsageError) as err:
         return RunResult(config, out / config.relative_dir(), "failed", error=str(err))
     except Exception as err:  # keep the other runs going; the traceback goes to the run folder
@@ -39,16 +53,51 @@ def _safe_run(config: RunConfig, out: Path, show_progress: bool, threads: int) -
         return RunResult(config, folder, "failed", error=f"{type(err).__name__}: {err} (see {folder}/error.txt)")
 
 
-def run_all(configs: list[RunConfig], out: Path, jobs: int = 1, show_progress: bool = True) -> list[RunResult]:
-    """Run every configuration; with ``jobs > 1`` in that many processes sharing the machine's cores."""
+def _local(configs: list[RunConfig], out: Path, jobs: int, minutes: float, wait: bool) -> list[RunResult]:
     cores = os.cpu_count() or 1
     if jobs <= 1:
-        return [_safe_run(c, out, show_progress, cores) for c in configs]
-    threads = max(1, cores // jobs)
-    results = []
+        return [_safe_run(c, out, cores, minutes, wait) for c in configs]
     with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(_safe_run, c, out, False, threads) for c in configs]
-        for future in tqdm(as_completed(futures), total=len(futures), desc="runs", disable=not show_progress):
-            results.append(future.result())
-    order = {c.relative_dir(): i for i, c in enumerate(configs)}
-    return sorted(results, key=lambda r: order[r.config.relative_dir()])
+        futures = [pool.submit(_safe_run, c, out, max(1, cores // jobs), minutes, wait) for c in configs]
+        return [f.result() for f in futures]
+
+
+def _ray(configs: list[RunConfig], out: Path, address: str | None, minutes: float, wait: bool) -> list[RunResult]:
+    """Each run a Ray task of one CPU training with one thread; a task whose worker dies is retried (up to 3
+    times) and resumes from the run's last checkpoint."""
+    try:
+        import ray
+    except ImportError as err:
+        raise UsageError("--executor ray needs Ray: pip install 'rlplastic[ray]'") from err
+    if not ray.is_initialized():
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    task = ray.remote(num_cpus=1, max_retries=3)(_safe_run)
+    return ray.get([task.remote(c, out.resolve(), 1, minutes, wait) for c in configs])
+
+
+def run_all(
+    configs: list[RunConfig],
+    out: Path,
+    jobs: int = 1,
+    show_progress: bool = True,
+    executor: str = "local",
+    address: str | None = None,
+    checkpoint_minutes: float = CHECKPOINT_MINUTES,
+    wait: bool = True,
+) -> list[RunResult]:
+    """Run every configuration, one display for all; busy runs last, waited for unless ``wait`` is false."""
+    if executor not in EXECUTORS:
+        raise UsageError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
+
+    def batch(todo: list[RunConfig], wait_now: bool) -> list[RunResult]:
+        if executor == "ray":
+            return _ray(todo, out, address, checkpoint_minutes, wait_now)
+        return _local(todo, out, jobs, checkpoint_minutes, wait_now)
+
+    with Display(configs, out, show_progress):
+        results = batch(configs, False)
+        busy = [r.config for r in results if r.status == "busy"]
+        if busy and wait:
+            waited = {r.config.relative_dir(): r for r in batch(busy, True)}
+            results = [waited.get(r.config.relative_dir(), r) for r in results]
+    return results

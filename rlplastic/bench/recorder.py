@@ -1,36 +1,91 @@
-"""One writer for a run's records: CSV files (appended, flushed per update) and TensorBoard events."""
+"""One writer for a run's records: CSV files (appended, flushed per metrics row) and TensorBoard events.
+
+The CSV files are the records; TensorBoard is a view of them. After a crash the runner cuts the CSV files back
+to the checkpoint's step (``cut_back``: atomic, and a half-written last line is dropped) and rebuilds the
+TensorBoard events from them (``rebuild_tensorboard``), so a resumed run's records equal an uninterrupted run's:
+nothing lost, nothing doubled. (TensorBoard's ``purge_step`` would hide the doubled events from its own reader
+only, and leave them in the files; rebuilding leaves one events file with exactly the kept records.)
+Throughput is not a record: it goes to TensorBoard (``speed/steps_per_s``) and the progress display only.
+"""
 
 from __future__ import annotations
 
 import csv
+import math
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
-from rlplastic.bench.store import EPISODES, METRICS, TENSORBOARD
+from rlplastic.bench.errors import UsageError
+from rlplastic.bench.faults import fault
+from rlplastic.bench.store import EPISODES, METRICS, TENSORBOARD, temporary
 from rlplastic.envs import Phase
 from rlplastic.envs.episodes import Episode
 
 EPISODE_FIELDS = ["phase", "task", "step", "return", "length"]
+RECORDS = (EPISODES, METRICS)
+FIXED = ("phase", "task", "step")  # the columns of a metrics row that are not statistics
 
 
-def truncate_csv(path: Path, max_step: int) -> None:
-    """Keep only the rows whose ``step`` is at most ``max_step`` (records made after the last checkpoint go)."""
+class DamagedRecords(UsageError):
+    """A record file that cannot be read as written: never half-used."""
+
+
+def _damaged(path: Path, line: int, why: str) -> DamagedRecords:
+    return DamagedRecords(
+        f"{path} is damaged at line {line} ({why}); delete the run folder {path.parent} to rerun that run"
+    )
+
+
+def read_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    """The header and the complete rows of a record file; a last line without its newline (a write cut by a
+    crash) is left out, any other malformed line is an error naming the file."""
+    text = path.read_text(encoding="utf-8", errors="strict")
+    lines = text.split("\n")
+    complete = lines[:-1]  # the part after the last newline was never finished
+    if not complete:
+        return [], []
+    header = next(csv.reader([complete[0]]))
+    if "step" not in header:
+        raise _damaged(path, 1, "no header with a 'step' column")
+    rows = []
+    for number, line in enumerate(complete[1:], start=2):
+        values = next(csv.reader([line]), [])
+        if len(values) != len(header):
+            raise _damaged(path, number, f"{len(values)} fields instead of {len(header)}")
+        row = dict(zip(header, values, strict=True))
+        if not row["step"].isdigit():
+            raise _damaged(path, number, f"step {row['step']!r} is not a whole number")
+        rows.append(row)
+    return header, rows
+
+
+def cut_back(path: Path, max_step: int) -> None:
+    """Keep only the rows whose ``step`` is at most ``max_step``; the file is replaced atomically, so a crash
+    during the cut leaves either the old file or the new one."""
     if not path.exists():
         return
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-        fields = rows[0].keys() if rows else None
-    if fields is None:
-        return
+    header, rows = read_rows(path)
     kept = [r for r in rows if int(r["step"]) <= max_step]
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(fields))
-        writer.writeheader()
-        writer.writerows(kept)
+    fd, tmp = temporary(path)
+    with os.fdopen(fd, "w", newline="") as f:
+        if header:
+            writer = csv.DictWriter(f, fieldnames=header, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(kept)
+        f.flush()
+        os.fsync(f.fileno())
+    fault("cut_back")
+    os.replace(tmp, path)
+
+
+def _number(value: str) -> float:
+    return float(value) if value not in ("", "nan") else math.nan
 
 
 class Recorder:
-    """Writes episodes and per-update metrics of one run."""
+    """Writes episodes and metrics rows of one run, to CSV and TensorBoard."""
 
     def __init__(self, run_dir: Path) -> None:
         from torch.utils.tensorboard import SummaryWriter
@@ -44,38 +99,33 @@ class Recorder:
     @staticmethod
     def _open(path: Path, fields: list[str]) -> tuple[Any, csv.DictWriter]:
         new = not path.exists() or path.stat().st_size == 0
+        if not new:
+            fields = read_rows(path)[0] or fields
         f = open(path, "a", newline="")  # noqa: SIM115 - kept open for the run's lifetime
-        writer = csv.DictWriter(f, fieldnames=fields)
+        writer = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
         if new:
             writer.writeheader()
         return f, writer
 
     def episode(self, phase: Phase, step: int, episode: Episode) -> None:
-        self._episode_writer.writerow(
-            {
-                "phase": phase.index,
-                "task": phase.task,
-                "step": step,
-                "return": episode.ret,
-                "length": episode.length,
-            }
-        )
-        self._tb.add_scalar(f"return/{phase.task}", episode.ret, step)
-        self._tb.add_scalar("return/all", episode.ret, step)
+        row = {"phase": phase.index, "task": phase.task, "step": step, "return": episode.ret, "length": episode.length}
+        self._episode_writer.writerow(row)
+        write_episode_events(self._tb, phase.task, step, episode.ret)
 
-    def update(self, phase: Phase, step: int, stats: dict[str, float]) -> None:
+    def update(self, phase: Phase, step: int, stats: dict[str, float], steps_per_s: float) -> None:
         row = {"phase": phase.index, "task": phase.task, "step": step} | stats
         if self._metric_writer is None:
             self._metrics, self._metric_writer = self._open(self._metrics_path, list(row))
         self._metric_writer.writerow(row)
-        for key, value in stats.items():
-            self._tb.add_scalar(f"train/{key}", value, step)
+        write_metric_events(self._tb, step, stats)
+        self._tb.add_scalar("speed/steps_per_s", steps_per_s, step)
         self.flush()
 
     def flush(self) -> None:
         self._episodes.flush()
         if self._metrics is not None:
             self._metrics.flush()
+        self._tb.flush()
 
     def close(self) -> None:
         self.flush()
@@ -83,3 +133,34 @@ class Recorder:
         if self._metrics is not None:
             self._metrics.close()
         self._tb.close()
+
+
+def write_episode_events(tb: Any, task: str, step: int, ret: float) -> None:
+    tb.add_scalar(f"return/{task}", ret, step)
+    tb.add_scalar("return/all", ret, step)
+
+
+def write_metric_events(tb: Any, step: int, stats: dict[str, float]) -> None:
+    for key, value in stats.items():
+        tb.add_scalar(f"train/{key}", value, step)
+
+
+def rebuild_tensorboard(run_dir: Path) -> None:
+    """Replace the run's TensorBoard events by events written from its (cut back) CSV records, in order."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    shutil.rmtree(run_dir / TENSORBOARD, ignore_errors=True)
+    events: list[tuple[int, int, Any]] = []  # (step, order, write)
+    if (run_dir / EPISODES).exists():
+        for i, row in enumerate(read_rows(run_dir / EPISODES)[1]):
+            events.append((int(row["step"]), 2 * i, ("episode", row)))
+    if (run_dir / METRICS).exists():
+        for i, row in enumerate(read_rows(run_dir / METRICS)[1]):
+            events.append((int(row["step"]), 2 * i + 1, ("metrics", row)))
+    tb = SummaryWriter(str(run_dir / TENSORBOARD))
+    for step, _, (kind, row) in sorted(events, key=lambda e: (e[0], e[1] % 2, e[1])):
+        if kind == "episode":
+            write_episode_events(tb, row["task"], step, float(row["return"]))
+        else:
+            write_metric_events(tb, step, {k: _number(v) for k, v in row.items() if k not in FIXED})
+    tb.close()

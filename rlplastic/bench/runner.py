@@ -1,23 +1,36 @@
-"""Run one configuration: schedule -> method -> learner -> phases, with a checkpoint after every phase."""
+"""Run one configuration: schedule -> method -> learner -> phases, with checkpoints at every phase end and,
+on a time cadence, inside phases.
+
+A checkpoint inside a phase holds, besides the learner, the method and the random states, every action given to
+the phase's environments so far: on resume a fresh environment with the phase's seeds replays them and reaches
+the exact state it had (every adapter is deterministic given its seeds and actions), so a resumed run's records
+equal an uninterrupted run's. Mid-phase checkpoints are taken only right after a metrics row, where no partial
+averages are pending. Records written after the last checkpoint are cut back on resume (``recorder.cut_back``).
+"""
 
 from __future__ import annotations
 
+import json
 import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import torch
-from tqdm import tqdm
 
 from rlplastic import agents, interventions
+from rlplastic.bench.display import PROGRESS
 from rlplastic.bench.plan import RunConfig
-from rlplastic.bench.recorder import Recorder, truncate_csv
-from rlplastic.bench.store import EPISODES, METRICS, RunStore
+from rlplastic.bench.recorder import RECORDS, Recorder, cut_back, rebuild_tensorboard
+from rlplastic.bench.store import RunLock, RunStore, atomic_write_bytes
 from rlplastic.envs import Phase, make_env
 from rlplastic.envs.episodes import Episode
 from rlplastic.envs.seeding import env_seeds
 from rlplastic.interventions.base import Boundary
+
+CHECKPOINT_MINUTES = 10.0
 
 
 class RunFailed(RuntimeError):
@@ -99,33 +112,93 @@ class _Means:
 
 
 class _Progress:
-    """Progress bar and throughput of one run."""
+    """Throughput and the state of one run, published to ``.progress.json`` in its folder for the command's one
+    display (``rlplastic.bench.display``); the recent return is the current task's only."""
 
-    def __init__(self, config: RunConfig, initial: int, show: bool) -> None:
-        label = f"{config.suite}/{config.method}/seed {config.seed}"
-        self.bar = tqdm(
-            total=config.total_steps,
-            initial=initial,
-            desc=label,
-            unit="step",
-            disable=not show,
-            leave=False,
-            dynamic_ncols=True,
-        )
+    def __init__(self, config: RunConfig, path: Path, initial: int) -> None:
+        self.config, self.path = config, path
         self.last_step, self.last_time = initial, time.perf_counter()
         self.returns: deque[float] = deque(maxlen=20)
+        self.task = ""
 
-    def episode(self, episode: Episode) -> None:
+    def episode(self, phase: Phase, episode: Episode) -> None:
+        if phase.label != self.task:
+            self.task = phase.label
+            self.returns.clear()
         self.returns.append(episode.ret)
 
     def update(self, phase: Phase, step: int) -> float:
         now = time.perf_counter()
         rate = (step - self.last_step) / max(now - self.last_time, 1e-9)
-        self.bar.update(step - self.last_step)
-        recent = sum(self.returns) / len(self.returns) if self.returns else float("nan")
-        self.bar.set_postfix(task=phase.label, ret=f"{recent:.1f}", sps=f"{rate:.0f}")
         self.last_step, self.last_time = step, now
+        if phase.label != self.task:
+            self.task = phase.label
+            self.returns.clear()
+        recent = sum(self.returns) / len(self.returns) if self.returns else None
+        state = {"step": step, "total": self.config.total_steps, "task": phase.label, "ret": recent, "sps": rate}
+        atomic_write_bytes(self.path, json.dumps(state).encode())
         return rate
+
+
+class LoggedEnv:
+    """A vector env that keeps every action it was given, so that a fresh env of the same seeds can be brought to
+    the same state by ``replay``."""
+
+    def __init__(self, env: agents.VectorEnv) -> None:
+        self.env = env
+        self.num_envs, self.obs_shape, self.frame_stack = env.num_envs, env.obs_shape, env.frame_stack
+        self.action_spec, self.obs_dtype = env.action_spec, env.obs_dtype
+        self.actions: list[np.ndarray] = []
+
+    def reset(self) -> np.ndarray:
+        self.actions = []
+        return self.env.reset()
+
+    def step(self, actions: np.ndarray) -> agents.StepResult:
+        self.actions.append(np.array(actions, copy=True))
+        return self.env.step(actions)
+
+    def log(self) -> torch.Tensor:
+        return torch.from_numpy(np.stack(self.actions)) if self.actions else torch.zeros(0)
+
+    def replay(self, actions: torch.Tensor) -> None:
+        for a in actions.numpy():
+            self.step(a)
+
+    def close(self) -> None:
+        self.env.close()
+
+
+@dataclass
+class _Checkpoints:
+    """Where and how often this run saves its state."""
+
+    store: RunStore
+    every_s: float
+    last: float = 0.0
+
+    def save(
+        self,
+        learner: agents.Learner,
+        method: interventions.Intervention,
+        phase: int,
+        iteration: int,
+        actions: torch.Tensor | None = None,
+    ) -> None:
+        self.store.save_checkpoint(
+            {
+                "learner": learner.state_dict(),
+                "method": method.state_dict(),
+                "torch_rng": torch.get_rng_state(),
+                "phase": phase,
+                "iteration": iteration,
+                "actions": actions,
+            }
+        )
+        self.last = time.monotonic()
+
+    def due(self) -> bool:
+        return time.monotonic() - self.last >= self.every_s
 
 
 def _train_phase(
@@ -135,19 +208,28 @@ def _train_phase(
     method: interventions.Intervention,
     recorder: Recorder,
     progress: _Progress,
+    checkpoints: _Checkpoints,
+    resume: dict[str, Any] | None = None,
 ) -> None:
-    """One phase: iterations of collect + update, with the method offered every iteration boundary."""
-    env = _env(config, phase)
+    """One phase: iterations of collect + update, with the method offered every iteration boundary. ``resume``
+    is a checkpoint taken inside this phase: its actions are replayed, then its state is loaded."""
+    env = LoggedEnv(_env(config, phase))
     _check_spaces(env, learner.spec, phase)
     iterations = phase.steps // learner.iteration_steps
     learner.start_phase(env, phase, iterations)
+    first = 0
+    if resume is not None:
+        env.replay(resume["actions"])
+        learner.load_state_dict(resume["learner"])
+        torch.set_rng_state(resume["torch_rng"])
+        first = resume["iteration"]
     means = _Means()
 
     def on_episode(ph: Phase, step: int, ep: Episode) -> None:
         recorder.episode(ph, step, ep)
-        progress.episode(ep)
+        progress.episode(ph, ep)
 
-    for k in range(iterations):
+    for k in range(first, iterations):
         step = learner.global_step
         boundary = Boundary(
             step=step,
@@ -162,16 +244,51 @@ def _train_phase(
         means.add(stats)
         if learner.global_step % learner.log_every == 0 or k == iterations - 1:
             step = learner.global_step
-            recorder.update(phase, step, means.pop(list(stats)) | {"steps_per_s": progress.update(phase, step)})
+            recorder.update(phase, step, means.pop(list(stats)), progress.update(phase, step))
+            if k < iterations - 1 and checkpoints.due():
+                recorder.flush()
+                checkpoints.save(learner, method, phase.index, k + 1, env.log())
     env.close()
 
 
-def run(config: RunConfig, out_root: Path, show_progress: bool = True) -> RunResult:
-    """Train one run to the end (or resume it), writing everything into its run folder."""
+def _restore(store: RunStore, method: interventions.Intervention, learner: agents.Learner) -> dict[str, Any] | None:
+    """Load the last checkpoint (None if there is none) and cut the records back to it. A phase-end checkpoint
+    is loaded here; one from inside a phase is returned for ``_train_phase`` to load after replaying."""
+    checkpoint = store.load_checkpoint()
+    step = 0
+    if checkpoint is not None:
+        method.load_state_dict(checkpoint["method"], learner)  # first: it may rebuild structure (injection)
+        step = checkpoint["learner"]["global_step"]
+        if checkpoint["iteration"] == 0:
+            learner.load_state_dict(checkpoint["learner"])
+            torch.set_rng_state(checkpoint["torch_rng"])
+    for name in RECORDS:
+        cut_back(store.dir / name, step)
+    rebuild_tensorboard(store.dir)
+    return checkpoint
+
+
+def run(
+    config: RunConfig, out_root: Path, show_progress: bool = True, checkpoint_minutes: float = CHECKPOINT_MINUTES
+) -> RunResult:
+    """Train one run to the end (or resume it), writing everything into its run folder. A run another process
+    holds is not touched: its result says ``busy``."""
     store = RunStore(out_root, config)
     store.verify()
     if store.done:
         return RunResult(config, store.dir, "reused")
+    lock = RunLock(store.dir)
+    if not lock.acquire():
+        return RunResult(config, store.dir, "busy", error=f"held by {lock.holder()}")
+    try:
+        if store.done:  # finished by another process between the check and the lock
+            return RunResult(config, store.dir, "reused")
+        return _run_locked(config, store, checkpoint_minutes)
+    finally:
+        lock.release()
+
+
+def _run_locked(config: RunConfig, store: RunStore, checkpoint_minutes: float) -> RunResult:
     store.claim()
     torch.manual_seed(config.seed)  # network initialisation follows the run seed
     phases = config.phases()
@@ -182,39 +299,30 @@ def run(config: RunConfig, out_root: Path, show_progress: bool = True) -> RunRes
     learner = agents.make(config.agent, config.agent_options, spec, config.seed, method)
     method.attach(learner)
     learner.set_run_length(config.total_steps)
-    first, status = 0, "ran"
-    checkpoint = store.load_checkpoint()
+    checkpoint = _restore(store, method, learner)
+    first, status, resume = 0, "ran", None
     if checkpoint is not None:
-        method.load_state_dict(checkpoint["method"], learner)  # first: it may rebuild structure (injection)
-        learner.load_state_dict(checkpoint["learner"])
-        torch.set_rng_state(checkpoint["torch_rng"])
-        first, status = checkpoint["next_phase"], "resumed"
-        for name in (EPISODES, METRICS):
-            truncate_csv(store.dir / name, learner.global_step)
+        first, status = checkpoint["phase"], "resumed"
+        resume = checkpoint if checkpoint["iteration"] > 0 else None
+    start_step = checkpoint["learner"]["global_step"] if checkpoint else 0
     recorder = Recorder(store.dir)
-    progress = _Progress(config, learner.global_step, show_progress)
-    start, start_step = time.perf_counter(), learner.global_step
+    progress = _Progress(config, store.dir / PROGRESS, start_step)
+    checkpoints = _Checkpoints(store, checkpoint_minutes * 60, time.monotonic())
+    start = time.perf_counter()
     try:
         for phase in phases[first:]:
-            _train_phase(config, phase, learner, method, recorder, progress)
+            _train_phase(config, phase, learner, method, recorder, progress, checkpoints, resume)
+            resume = None
             _check_finite(learner, f"at the end of phase {phase.label}")
             recorder.flush()
-            store.save_checkpoint(
-                {
-                    "learner": learner.state_dict(),
-                    "method": method.state_dict(),
-                    "torch_rng": torch.get_rng_state(),
-                    "next_phase": phase.index + 1,
-                }
-            )
+            checkpoints.save(learner, method, phase.index + 1, 0)
     finally:
         recorder.close()
-        progress.bar.close()
     seconds = time.perf_counter() - start
     rate = (learner.global_step - start_step) / max(seconds, 1e-9)
     summary = {"seconds": round(seconds, 1), "steps_per_s": round(rate, 1), "steps": learner.global_step}
-    if first:
-        summary["resumed_at_phase"] = first
+    if first or status == "resumed":
+        summary["resumed_at_step"] = start_step
     if learner.restarted_buffer:
         summary["restarted_buffer"] = True  # resumed without its replay buffer: not an uninterrupted run
     store.mark_done(summary)

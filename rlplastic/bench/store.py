@@ -1,19 +1,26 @@
-"""One folder per run: config, records, TensorBoard events, an atomic checkpoint and a DONE marker.
+"""One folder per run: config, records, TensorBoard events, an atomic checkpoint, a lock and a DONE marker.
 
 A crash loses at most the records since the last flush; on resume the records are cut back to the last
-checkpoint, so no episode is lost or counted twice.
+checkpoint, so no episode is lost or counted twice. Every file is replaced atomically through a temporary file
+of its own name (pid and random suffix), so two processes never write one temporary file. A run is trained by
+one process at a time: ``RunLock`` holds an advisory lock (``flock``) on the run's ``.lock`` file, which names
+its holder's pid and host; the kernel releases it when the holder dies, even by kill -9.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import socket
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from rlplastic.bench.errors import UsageError
+from rlplastic.bench.faults import fault
 from rlplastic.bench.plan import RunConfig
 
 CONFIG = "config.json"
@@ -24,13 +31,56 @@ METRICS = "metrics.csv"
 TENSORBOARD = "tensorboard"
 
 
+LOCK = ".lock"
+
+
+def temporary(path: Path) -> tuple[int, str]:
+    """A new temporary file beside ``path``, unique to this call."""
+    return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "wb") as f:
+    fd, tmp = temporary(path)
+    with os.fdopen(fd, "wb") as f:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+
+
+class RunLock:
+    """An exclusive advisory lock on one run folder; ``acquire`` says whether this process got it."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = run_dir / LOCK
+        self._fd: int | None = None
+
+    def acquire(self) -> bool:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname()}).encode())
+        self._fd = fd
+        return True
+
+    def holder(self) -> str:
+        """Who holds the lock, as its file says (best effort: the holder may just have finished)."""
+        try:
+            info = json.loads(self.path.read_text() or "{}")
+        except (OSError, json.JSONDecodeError):
+            return "another process"
+        return f"pid {info.get('pid', '?')} on {info.get('host', '?')}"
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
 
 
 class RunStore:
@@ -69,8 +119,12 @@ class RunStore:
         atomic_write_bytes(path, json.dumps(self.config.to_json(), indent=2).encode())
 
     def save_checkpoint(self, state: dict[str, Any]) -> None:
-        tmp = self.dir / (CHECKPOINT + ".tmp")
-        torch.save(state, tmp)
+        fd, tmp = temporary(self.dir / CHECKPOINT)
+        with os.fdopen(fd, "wb") as f:
+            torch.save(state, f)
+            f.flush()
+            os.fsync(f.fileno())
+        fault("checkpoint")
         os.replace(tmp, self.dir / CHECKPOINT)
 
     def load_checkpoint(self) -> dict[str, Any] | None:

@@ -1,0 +1,112 @@
+"""kill -9 at any moment, then the same command again: the records equal an uninterrupted run's byte for byte.
+
+A real run process is killed with SIGKILL at random points of its training (first phase, inside phases), inside
+a checkpoint write and inside the cut-back of records on resume (``RLPLASTIC_FAULT``, see
+``rlplastic/bench/faults.py``); the command is rerun until it finishes. Checkpoints are taken at every metrics
+row (``--checkpoint-minutes 0``), so every resume goes through a mid-phase checkpoint and its action replay.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+pytestmark = pytest.mark.slow
+
+SUITES = {"ppo": ["--suite", "minatar"], "dqn": ["--suite", "minatar", "--agent", "dqn"], "sac": ["--suite", "walker"]}
+SETTINGS = {
+    "ppo": {
+        "agent.num_envs": 4,
+        "agent.num_steps": 32,
+        "agent.num_minibatches": 2,
+        "agent.update_epochs": 1,
+        "budget.steps_per_phase": 1024,
+    },
+    "dqn": {
+        "agent.learning_starts": 200,
+        "agent.batch_size": 16,
+        "agent.buffer_size": 5000,
+        "agent.log_interval": 100,
+        "budget.steps_per_phase": 800,
+    },
+    "sac": {
+        "agent.learning_starts": 100,
+        "agent.batch_size": 16,
+        "agent.buffer_size": 3000,
+        "agent.log_interval": 50,
+        "budget.steps_per_phase": 300,
+    },
+}
+
+
+def command(agent: str, out: Path) -> list[str]:
+    settings = [arg for key, value in SETTINGS[agent].items() for arg in ("--set", f"{key}={value}")]
+    return [
+        sys.executable,
+        "-m",
+        "rlplastic.bench",
+        *SUITES[agent],
+        *settings,
+        "--method",
+        "fire",
+        "--no-baselines",
+        "--out",
+        str(out),
+        "--quiet",
+        "--checkpoint-minutes",
+        "0",
+    ]
+
+
+def metrics_rows(out: Path) -> int:
+    files = list(out.glob("**/metrics.csv"))
+    return max(0, len(files[0].read_text().splitlines()) - 1) if files else 0
+
+
+def run_until(cmd: list[str], out: Path, rows: int | None, fault: str = "") -> int:
+    """Start the command; SIGKILL it once ``rows`` metrics rows exist (None: let it end). Its exit code."""
+    env = os.environ | ({"RLPLASTIC_FAULT": fault} if fault else {})
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if rows is not None:
+        while proc.poll() is None and metrics_rows(out) < rows:
+            time.sleep(0.02)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+    return proc.wait(timeout=600)
+
+
+def scalars(run: Path) -> dict[str, list[tuple[int, float]]]:
+    events = EventAccumulator(str(run / "tensorboard"), size_guidance={"scalars": 0})
+    events.Reload()
+    return {
+        tag: [(e.step, "nan" if math.isnan(e.value) else e.value) for e in events.Scalars(tag)]
+        for tag in events.Tags()["scalars"]
+        if not tag.startswith("speed/")  # wall-clock throughput is not a record
+    }
+
+
+@pytest.mark.parametrize("agent", ["ppo", "dqn", "sac"])
+def test_sigkill_anywhere_then_rerun_gives_the_uninterrupted_records(agent: str, tmp_path: Path) -> None:
+    whole, crashed = tmp_path / "whole", tmp_path / "crashed"
+    assert run_until(command(agent, whole), whole, None) == 0
+    total = metrics_rows(whole)
+    cmd = command(agent, crashed)
+    rng = np.random.default_rng(0)
+    assert run_until(cmd, crashed, None, fault="checkpoint") == -signal.SIGKILL  # dies in its first checkpoint
+    for rows in sorted(rng.integers(2, total - 1, 3)):  # random points, first phase to last
+        run_until(cmd, crashed, int(rows))
+    assert run_until(cmd, crashed, None, fault="cut_back") == -signal.SIGKILL  # dies cutting the records back
+    assert run_until(cmd, crashed, None) == 0
+    (a,), (b,) = list(whole.glob("**/seed_0")), list(crashed.glob("**/seed_0"))
+    for name in ("episodes.csv", "metrics.csv"):
+        assert (a / name).read_text() == (b / name).read_text(), name
+    assert scalars(a) == scalars(b)
