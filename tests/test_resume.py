@@ -111,7 +111,7 @@ def test_corrupt_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
     store = RunStore(tmp_path, config)
     store.claim()
     (store.dir / CHECKPOINT).write_bytes(b"not a checkpoint")
-    with pytest.raises(UsageError, match=r"is corrupt .*delete it to restart"):
+    with pytest.raises(UsageError, match=r"cannot be loaded safely.*delete it to restart"):
         runner.run(config, tmp_path)
 
 

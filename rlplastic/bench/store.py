@@ -135,7 +135,8 @@ class RunStore:
             return torch.load(path, weights_only=True)  # tensors and plain data: a pickle payload is refused
         except Exception as err:  # torch raises several types for a damaged file
             raise UsageError(
-                f"checkpoint {path} is corrupt ({type(err).__name__}); delete it to restart the run"
+                f"checkpoint {path} cannot be loaded safely: damaged or not tensors and plain data "
+                f"({type(err).__name__}); delete it to restart the run"
             ) from err
 
     def mark_done(self, summary: dict[str, Any]) -> None:

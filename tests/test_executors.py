@@ -1,0 +1,98 @@
+"""Executors and concurrency: Ray gives the same run folders and leaderboard as the local pool; two commands on
+one ``--out`` never train a run twice; a run's lock names its holder; a tampered checkpoint is refused."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import TINY_PPO
+
+from rlplastic.bench import runner
+from rlplastic.bench.errors import UsageError
+from rlplastic.bench.plan import plan
+from rlplastic.bench.store import CHECKPOINT, RunLock, RunStore
+
+pytestmark = pytest.mark.slow
+
+SETTINGS = [arg for key, value in TINY_PPO.items() for arg in ("--set", f"{key}={value}")]
+
+
+def command(out: Path, *extra: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "rlplastic.bench",
+        "--suite",
+        "minatar",
+        "--method",
+        "fire",
+        "--seeds",
+        "2",
+        *SETTINGS,
+        "--out",
+        str(out),
+        "--quiet",
+        *extra,
+    ]
+
+
+def records(out: Path) -> dict[str, str]:
+    files = [*out.glob("**/episodes.csv"), *out.glob("**/metrics.csv"), *out.glob("**/leaderboard.csv")]
+    return {str(f.relative_to(out)): f.read_text() for f in files}
+
+
+def test_ray_executor_gives_the_local_pools_folders_and_leaderboard(tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    jobs = str(os.cpu_count() or 1)  # one thread per run in both executors: the same arithmetic
+    local = subprocess.run(command(tmp_path / "local", "--jobs", jobs), capture_output=True, text=True)
+    assert local.returncode == 0, local.stderr
+    ray = subprocess.run(command(tmp_path / "ray", "--executor", "ray"), capture_output=True, text=True)
+    assert ray.returncode == 0, ray.stderr
+    a, b = records(tmp_path / "local"), records(tmp_path / "ray")
+    assert len(a) == 2 * 6 + 1 and a == b  # 6 runs x (episodes, metrics) + the leaderboard
+
+
+def test_two_commands_on_one_out_train_each_run_once(tmp_path: Path) -> None:
+    reference = subprocess.run(command(tmp_path / "reference", "--jobs", "2"), capture_output=True, text=True)
+    assert reference.returncode == 0, reference.stderr
+    shared = tmp_path / "shared"
+    procs = [subprocess.Popen(command(shared, "--jobs", "2"), stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [p.communicate(timeout=600)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0]
+    statuses = [line.split()[2] for out in outputs for line in out.splitlines() if "/seed_" in line]
+    assert statuses.count("ran") == 6 and statuses.count("reused") == 6  # each run trained by one command
+    assert records(shared) == records(tmp_path / "reference")  # nothing doubled
+    assert not list(shared.glob("**/.*.tmp"))
+
+
+def test_a_held_run_is_reported_busy_with_its_holder(tmp_path: Path) -> None:
+    (config,) = plan("minatar", ["none"], [0], "smoke", TINY_PPO)
+    store = RunStore(tmp_path, config)
+    held = RunLock(store.dir)
+    assert held.acquire()
+    result = runner.run(config, tmp_path)
+    assert result.status == "busy" and f"pid {os.getpid()}" in result.error
+    assert not (store.dir / "episodes.csv").exists()
+    held.release()
+    assert runner.run(config, tmp_path).status == "ran"
+
+
+class Payload:
+    def __reduce__(self):
+        return (os.system, ("touch pwned",))
+
+
+def test_a_tampered_checkpoint_is_refused_without_running_it(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (config,) = plan("minatar", ["none"], [0], "smoke", TINY_PPO)
+    store = RunStore(tmp_path, config)
+    store.claim()
+    torch.save({"learner": Payload()}, store.dir / CHECKPOINT)
+    with pytest.raises(UsageError, match=r"cannot be loaded safely.*UnpicklingError.*delete it to restart"):
+        runner.run(config, tmp_path)
+    assert not (tmp_path / "pwned").exists()
