@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from rlplastic import checks
 from rlplastic.agents.learner import (
     PRECISIONS,
     Batch,
@@ -40,7 +41,7 @@ from rlplastic.agents.learner import (
     autocast,
     frozen_copy,
 )
-from rlplastic.agents.networks import ArchSpec, QNetwork
+from rlplastic.agents.networks import ENCODERS, INITS, ArchSpec, QNetwork
 from rlplastic.agents.off_policy import OffPolicyLearner, check_counts
 from rlplastic.agents.optim import CenteredRMSprop
 from rlplastic.envs import Phase
@@ -96,6 +97,13 @@ class DQNConfig:
             if getattr(self, name) not in valid:
                 raise ValueError(f"agent.{name} must be one of {', '.join(valid)}, not {getattr(self, name)!r}")
         check_counts(self)
+        checks.counts("agent", checks.fields(self, "buffer_size", "log_interval"))
+        checks.counts("agent", checks.fields(self, "learning_starts"), minimum=0)
+        checks.positive("agent", checks.fields(self, "learning_rate", "eps", "obs_scale"))
+        checks.probabilities("agent", checks.fields(self, "gamma", "start_e", "end_e", "rmsprop_alpha"))
+        checks.probabilities("agent", checks.fields(self, "tau", "exploration_fraction"), low_open=True)
+        checks.one_of("agent", "encoder", self.encoder, ENCODERS)
+        checks.one_of("agent", "init", self.init, INITS)
 
 
 class DQN(OffPolicyLearner):

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from rlplastic import checks
 from rlplastic.agents.learner import (
     Batch,
     EnvSpec,
@@ -37,7 +38,7 @@ from rlplastic.agents.learner import (
     adam,
     all_parameters,
 )
-from rlplastic.agents.networks import ArchSpec
+from rlplastic.agents.networks import ACTIVATIONS, ENCODERS, ArchSpec
 from rlplastic.agents.normalize import ObsNormalizer, RewardScaler
 from rlplastic.agents.policies import policy_family
 from rlplastic.envs.schedule import Phase
@@ -85,6 +86,13 @@ class PPOConfig:
     def __post_init__(self) -> None:
         if self.anneal_lr not in ("phase", "run", "none"):
             raise ValueError(f"agent.anneal_lr must be 'phase', 'run' or 'none', not {self.anneal_lr!r}")
+        checks.counts("agent", checks.fields(self, "num_envs", "num_steps", "num_minibatches", "update_epochs"))
+        checks.positive("agent", checks.fields(self, "learning_rate", "adam_eps", "max_grad_norm", "norm_clip"))
+        checks.positive("agent", checks.fields(self, "obs_scale"))
+        checks.probabilities("agent", checks.fields(self, "gamma", "gae_lambda"))
+        checks.non_negative("agent", checks.fields(self, "clip_coef", "ent_coef", "vf_coef"))
+        checks.one_of("agent", "encoder", self.encoder, ENCODERS)
+        checks.one_of("agent", "activation", self.activation, ACTIVATIONS)
         if self.batch_size % self.num_minibatches:
             raise ValueError("agent.num_envs * agent.num_steps must be divisible by agent.num_minibatches")
 

@@ -31,8 +31,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from rlplastic import checks
 from rlplastic.agents.learner import PRECISIONS, Batch, EnvSpec, Hooks, adam, autocast, frozen_copy
-from rlplastic.agents.networks import ArchSpec, SoftQNetwork, SquashedGaussianActor
+from rlplastic.agents.networks import ENCODERS, INITS, ArchSpec, SoftQNetwork, SquashedGaussianActor
 from rlplastic.agents.off_policy import OffPolicyLearner, check_counts
 
 CRITICS = ("q1", "q2")
@@ -71,10 +72,14 @@ class SACConfig:
         if self.precision not in PRECISIONS:
             raise ValueError(f"agent.precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}")
         check_counts(self)
-        if self.policy_frequency < 1:
-            raise ValueError("agent.policy_frequency must be >= 1")
-        if not 0 < self.tau <= 1:
-            raise ValueError(f"agent.tau must be in (0, 1], not {self.tau}")
+        checks.counts("agent", checks.fields(self, "buffer_size", "log_interval", "policy_frequency"))
+        checks.counts("agent", checks.fields(self, "learning_starts"), minimum=0)
+        checks.positive("agent", checks.fields(self, "policy_lr", "q_lr", "adam_eps"))
+        checks.non_negative("agent", checks.fields(self, "alpha"))
+        checks.probabilities("agent", checks.fields(self, "gamma"))
+        checks.probabilities("agent", checks.fields(self, "tau"), low_open=True)
+        checks.one_of("agent", "encoder", self.encoder, ENCODERS)
+        checks.one_of("agent", "init", self.init, INITS)
 
 
 class SAC(OffPolicyLearner):

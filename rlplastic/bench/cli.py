@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
+import tempfile
 from pathlib import Path
 
 from rlplastic import interventions
@@ -132,6 +134,18 @@ def list_catalogue() -> str:
     return "\n".join(lines)
 
 
+def check_out(out: Path) -> None:
+    """``--out`` must be a folder this process can create files in (or a path where one can be made)."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file, not a folder; choose another --out")
+    existing = next(p for p in (out, *out.resolve().parents) if p.exists())
+    try:  # a real write tells, where permission bits do not (root, read-only mounts, /proc)
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as err:
+        raise UsageError(f"--out {out}: cannot write in {existing} ({err.strerror}); choose a writable folder") from err
+
+
 def methods_to_run(arg: str, with_baselines: bool) -> list[str]:
     named = [m.strip() for m in arg.split(",") if m.strip()]
     if not named:
@@ -169,6 +183,11 @@ def _main(args: argparse.Namespace) -> int:
         raise UsageError(f"--suite is required; valid suites: {', '.join(available_suites())} (or a .toml path)")
     if args.seeds < 1 or args.jobs < 1:
         raise UsageError("--seeds and --jobs must be at least 1")
+    if not (math.isfinite(args.checkpoint_minutes) and args.checkpoint_minutes >= 0):
+        raise UsageError(f"--checkpoint-minutes must be a finite number >= 0, not {args.checkpoint_minutes}")
+    if args.address and args.executor != "ray":
+        raise UsageError("--address names a Ray cluster; add --executor ray or drop --address")
+    check_out(args.out)
     methods = methods_to_run(args.method, not args.no_baselines)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     configs = plan(args.suite, methods, seeds, args.budget, parse_assignments(args.overrides), args.agent, args.preset)

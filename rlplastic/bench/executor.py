@@ -20,6 +20,7 @@ from rlplastic.bench.allocator import tune_allocator
 from rlplastic.bench.display import Display
 from rlplastic.bench.errors import UsageError
 from rlplastic.bench.plan import RunConfig
+from rlplastic.bench.recorder import check_records
 from rlplastic.bench.runner import CHECKPOINT_MINUTES, RunFailed, RunResult, run
 from rlplastic.bench.store import RunStore
 
@@ -28,9 +29,13 @@ WAIT_POLL_S = 2.0
 
 
 def verify_all(configs: list[RunConfig], out: Path) -> None:
-    """Refuse the whole batch if any run folder holds a run made with another configuration."""
+    """Refuse the whole batch if any run folder holds a run made with another configuration, or a finished run
+    whose records are missing or damaged (it would be reused as it is)."""
     for config in configs:
-        RunStore(out, config).verify()
+        store = RunStore(out, config)
+        store.verify()
+        if store.done:
+            check_records(store.dir)
 
 
 def _safe_run(config: RunConfig, out: Path, threads: int, minutes: float, wait: bool = False) -> RunResult:

@@ -19,6 +19,7 @@ from rlplastic.bench.errors import UsageError
 from rlplastic.bench.overrides import by_section, check_section, keyword_defaults
 from rlplastic.envs import Phase, make_schedule
 from rlplastic.envs.seeding import check_limits
+from rlplastic.metrics.scores import atari_reference
 from rlplastic.suites import BUDGET_KEYS, Preset, Suite, SuiteError, load_suite
 
 RUN_SECTIONS = ("suite", "budget", "env", "agent")
@@ -101,6 +102,11 @@ def _check_tasks(suite: Suite, tasks: list[str], env_defaults: dict[str, Any]) -
         if valid is not None and base not in valid:
             names = ", ".join([*valid, *suite.variants])
             raise UsageError(f"task {base!r} is not a {suite.env} task; valid tasks: {names}")
+        if suite.scores == "atari_human" and base not in atari_reference():
+            raise UsageError(
+                f"task {base!r} has no human reference score (scores = 'atari_human'); valid games: "
+                f"{', '.join(sorted(atari_reference()))}"
+            )
         if variant:
             where = f"{suite.source} [variants.{task}] env"
             unknown = sorted(set(variant["env"]) - set(env_defaults))
@@ -188,11 +194,17 @@ def resolve(
         "agent": sections.get("agent", {}),
     }
     tasks = run["suite"].get("tasks", suite.tasks)
+    if not tasks:
+        raise UsageError("suite.tasks is empty; name at least one task")
     variants = _check_tasks(suite, tasks, _env_defaults(suite))
     agent_options = _agent_options(suite, budget, agent_name, preset_agent, run["agent"])
     iteration = _agent_config(agent_name, agent_options).iteration_steps
-    steps = -(-run["budget"].get("steps_per_phase", b.steps_per_phase) // iteration) * iteration  # whole iterations
+    requested = run["budget"].get("steps_per_phase", b.steps_per_phase)
     cycles = run["budget"].get("cycles", b.cycles)
+    for name, value in (("steps_per_phase", requested), ("cycles", cycles)):
+        if value < 1:
+            raise UsageError(f"budget.{name}={value} must be at least 1")
+    steps = -(-requested // iteration) * iteration  # whole iterations
     total = steps * cycles * len(tasks)
     given = {p: check_section(p, sections.get(p, {}), interventions.option_defaults(p)) for p in parts}
     if chosen and chosen.intervene == "midpoint":
@@ -283,7 +295,10 @@ def check_spaces(config: RunConfig) -> None:
     """Every task of a run must fit the one network built for its first: build one env of each task and compare."""
     specs = {}
     for task in dict.fromkeys(config.tasks):
-        env = envs.make_env(config.env, task, np.array([0]), config.env_options, config.variants.get(task))
+        try:
+            env = envs.make_env(config.env, task, np.array([0]), config.env_options, config.variants.get(task))
+        except (TypeError, ValueError) as err:
+            raise UsageError(f"invalid environment option for task {task!r}: {err}") from err
         specs[task] = (tuple(env.obs_shape), env.action_spec)
         env.close()
     first, spec = next(iter(specs.items()))

@@ -41,7 +41,10 @@ def _damaged(path: Path, line: int, why: str) -> DamagedRecords:
 def read_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     """The header and the complete rows of a record file; a last line without its newline (a write cut by a
     crash) is left out, any other malformed line is an error naming the file."""
-    text = path.read_text(encoding="utf-8", errors="strict")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise _damaged(path, 0, f"not UTF-8 text at byte {err.start}") from err
     lines = text.split("\n")
     complete = lines[:-1]  # the part after the last newline was never finished
     if not complete:
@@ -59,6 +62,19 @@ def read_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
             raise _damaged(path, number, f"step {row['step']!r} is not a whole number")
         rows.append(row)
     return header, rows
+
+
+def check_records(run_dir: Path) -> None:
+    """A finished run's records exist and read back whole (``DamagedRecords`` otherwise)."""
+    for name in RECORDS:
+        path = run_dir / name
+        if not path.exists():
+            raise DamagedRecords(f"{path} is missing from a finished run; delete the run folder {run_dir} to rerun it")
+        header, _ = read_rows(path)
+        if not header:
+            raise _damaged(path, 1, "no header")
+        if not path.read_bytes().endswith(b"\n"):
+            raise _damaged(path, len(path.read_bytes().splitlines()), "the last line is cut")
 
 
 def cut_back(path: Path, max_step: int) -> None:

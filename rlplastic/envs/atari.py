@@ -16,6 +16,7 @@ import re
 
 import numpy as np
 
+from rlplastic import checks
 from rlplastic.agents.learner import ActionSpec, StepResult
 from rlplastic.envs.episodes import EpisodeTracker
 
@@ -41,6 +42,10 @@ class AtariVector:
         max_num_frames_per_episode: int = 108_000,
     ) -> None:
         from ale_py import AtariVectorEnv
+
+        checks.probabilities("env", {"repeat_action_probability": repeat_action_probability})
+        checks.counts("env", {"noop_max": noop_max, "num_threads": num_threads}, minimum=0)
+        checks.counts("env", {"max_num_frames_per_episode": max_num_frames_per_episode})
 
         self.num_envs = num_envs
         self.action_spec = ActionSpec(n=FULL_ACTION_COUNT)

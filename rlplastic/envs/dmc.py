@@ -19,6 +19,7 @@ import os
 
 import numpy as np
 
+from rlplastic import checks
 from rlplastic.agents.learner import ActionSpec, StepResult
 from rlplastic.envs.episodes import EpisodeTracker
 
@@ -57,9 +58,7 @@ class DMCVector:
         from dm_control import suite
 
         domain, name = split_task(task)
-        for option, value in (("friction", friction), ("mass", mass), ("gravity", gravity)):
-            if not (np.isfinite(value) and value > 0):
-                raise ValueError(f"env.{option} must be a finite number > 0, not {value}")
+        checks.positive("env", {"friction": friction, "mass": mass, "gravity": gravity})
         self._envs = [suite.load(domain, name, task_kwargs={"random": int(s)}) for s in seeds]
         for env in self._envs:
             model = env.physics.model

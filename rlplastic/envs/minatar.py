@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rlplastic import checks
 from rlplastic.agents.learner import ActionSpec, StepResult
 from rlplastic.envs.episodes import EpisodeTracker
 
@@ -41,6 +42,8 @@ class MinAtarVector:
 
         if game not in GAMES:
             raise ValueError(f"unknown MinAtar game {game!r}; choose one of {', '.join(GAMES)}")
+        checks.probabilities("env", {"sticky_action_prob": sticky_action_prob})
+        checks.counts("env", {"max_episode_steps": max_episode_steps})
         self.num_envs = num_envs
         self.action_spec = ActionSpec(n=FULL_ACTION_COUNT)
         self.obs_shape = (MAX_CHANNELS, 10, 10)

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from torch import nn
 
+from rlplastic import checks
 from rlplastic.agents import Batch, Hooks, Learner
 from rlplastic.envs import Phase
 
@@ -87,6 +88,14 @@ class When:
     at_switch: bool = True
     every: int = 0
     at_steps: list[int] = dataclasses.field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        checks.counts("", {"every": self.every}, minimum=0)
+        checks.steps("", "at_steps", self.at_steps)
+        self.check()
+
+    def check(self) -> None:
+        """Range checks of a subclass's own options (raise ``ValueError`` naming the option)."""
 
     def due(self, b: Boundary) -> bool:
         if b.switch and self.at_switch:

@@ -35,6 +35,7 @@ from typing import Any
 
 import torch
 
+from rlplastic import checks
 from rlplastic.agents import Learner
 from rlplastic.interventions.base import Intervention
 from rlplastic.interventions.units import (
@@ -63,6 +64,10 @@ class CbpConfig:
     replacement_rate: float = 1e-4
     maturity: int = 10_000
     decay: float = 0.99
+
+    def __post_init__(self) -> None:
+        checks.probabilities("", {"replacement_rate": self.replacement_rate, "decay": self.decay})
+        checks.counts("", {"maturity": self.maturity}, minimum=0)
 
 
 class Cbp(Intervention):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from rlplastic import checks
 from rlplastic.agents.networks import ArchSpec
 from rlplastic.interventions.base import Intervention
 
@@ -21,6 +22,9 @@ from rlplastic.interventions.base import Intervention
 @dataclass(frozen=True)
 class CReLUConfig:
     width: float = 0.5
+
+    def __post_init__(self) -> None:
+        checks.positive("", {"width": self.width})
 
 
 class CReLUMethod(Intervention):

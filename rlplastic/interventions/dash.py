@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from rlplastic import checks
 from rlplastic.agents import Batch, Learner
 from rlplastic.interventions.base import Boundary, PointIntervention, When, weight_layers
 
@@ -63,6 +64,11 @@ class DashConfig(When):
     lam: float = 0.3
     batches: int = 8
     batch_size: int = 256
+
+    def check(self) -> None:
+        checks.probabilities("", {"alpha": self.alpha}, low_open=True)
+        checks.probabilities("", {"lam": self.lam})
+        checks.counts("", {"batches": self.batches, "batch_size": self.batch_size})
 
 
 class Dash(PointIntervention):

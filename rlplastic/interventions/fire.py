@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import torch
 
+from rlplastic import checks
 from rlplastic.agents import Learner
 from rlplastic.interventions.base import Boundary, PointIntervention, When, weight_layers
 
@@ -59,6 +60,9 @@ class FireConfig(When):
     iters: int = 10
     reset_optimizer: bool = True
     reset_temperature: bool = True
+
+    def check(self) -> None:
+        checks.counts("", {"iters": self.iters})
 
 
 class Fire(PointIntervention):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rlplastic import checks
 from rlplastic.agents import Learner
 from rlplastic.interventions.base import Boundary, PointIntervention, When, copy_fresh
 
@@ -19,6 +20,9 @@ from rlplastic.interventions.base import Boundary, PointIntervention, When, copy
 @dataclass(frozen=True)
 class HeadResetConfig(When):
     layers: int = 1
+
+    def check(self) -> None:
+        checks.one_of("", "layers", self.layers, (1, 2))
 
 
 class HeadReset(PointIntervention):

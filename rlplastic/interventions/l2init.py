@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from rlplastic import checks
 from rlplastic.agents import Learner
 from rlplastic.interventions.base import Intervention
 
@@ -20,6 +21,9 @@ from rlplastic.interventions.base import Intervention
 @dataclass(frozen=True)
 class L2InitConfig:
     lam: float = 1e-2
+
+    def __post_init__(self) -> None:
+        checks.non_negative("", {"lam": self.lam})
 
 
 class L2Init(Intervention):

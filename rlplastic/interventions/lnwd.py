@@ -15,6 +15,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from rlplastic import checks
 from rlplastic.agents.networks import ArchSpec
 from rlplastic.interventions.base import Intervention
 
@@ -24,6 +25,9 @@ OVERLAP = "ln, wd and lnwd overlap; use lnwd for both"
 @dataclass(frozen=True)
 class WeightDecayConfig:
     weight_decay: float = 1e-5
+
+    def __post_init__(self) -> None:
+        checks.non_negative("", {"weight_decay": self.weight_decay})
 
 
 class LayerNorm(Intervention):

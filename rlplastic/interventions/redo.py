@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import torch
 
+from rlplastic import checks
 from rlplastic.agents import Learner
 from rlplastic.interventions.base import Boundary, Intervention
 from rlplastic.interventions.units import ActivationRecorder, replace_units, unit_activity
@@ -42,6 +43,11 @@ class RedoConfig:
     period: int = 1000
     samples: int = 256
     at_switch: bool = True
+
+    def __post_init__(self) -> None:
+        checks.non_negative("", {"tau": self.tau})
+        checks.counts("", {"period": self.period}, minimum=0)
+        checks.counts("", {"samples": self.samples})
 
 
 class Redo(Intervention):

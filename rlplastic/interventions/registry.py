@@ -97,5 +97,9 @@ def build(method: str, options: dict[str, dict[str, Any]] | None = None) -> Inte
     parts = []
     for name in split_method(method):
         cls = available()[name]
-        parts.append(cls(cls.Config(**options.get(name, {}))))
+        try:
+            config = cls.Config(**options.get(name, {}))
+        except ValueError as err:  # the checks name the option; the method names its section
+            raise ValueError(f"{name}.{err}") from err
+        parts.append(cls(config))
     return parts[0] if len(parts) == 1 else Composite(parts)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
+from rlplastic import checks
 from rlplastic.agents import Learner
 from rlplastic.interventions.base import Boundary, PointIntervention, When
 
@@ -22,6 +23,9 @@ class ShrinkPerturbConfig(When):
     shrink: float = 0.4
     perturb: float = 0.1
     reset_optimizer: bool = False
+
+    def check(self) -> None:
+        checks.non_negative("", {"shrink": self.shrink, "perturb": self.perturb})
 
 
 class ShrinkPerturb(PointIntervention):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ import tomllib
 from rlplastic.envs import ENV_KINDS, VARIANT_KEYS, Phase, make_schedule
 
 SUITE_DIR = Path(__file__).parent
+NAME = re.compile(r"[A-Za-z0-9_.-]+")
+SCORES = {"": "", "atari_human": "atari"}  # score normalisations and the env whose tasks they cover
 BUDGET_KEYS = ("steps_per_phase", "cycles")
 
 
@@ -156,6 +159,11 @@ def parse_suite(data: dict[str, Any], source: str) -> Suite:
     budgets = {k: _budget(v, f"{source} [budgets.{k}]") for k, v in _require(data, "budgets", dict, source).items()}
     if not budgets:
         raise SuiteError(f"{source}: define at least one [budgets.NAME] table")
+    scores = str(data.get("scores", ""))
+    if scores not in SCORES:
+        raise SuiteError(f"{source}: scores {scores!r} is not one of: {', '.join(repr(k) for k in SCORES)}")
+    if scores and SCORES[scores] != env:
+        raise SuiteError(f"{source}: scores {scores!r} are for env {SCORES[scores]!r} tasks, not {env!r}; remove it")
     agent = str(data.get("agent", "ppo"))
     agents = _tables(data, "agents", source)
     if "agent_options" in data:  # the one-agent form: options of the default agent
@@ -163,7 +171,7 @@ def parse_suite(data: dict[str, Any], source: str) -> Suite:
     presets = {k: _preset(v, f"{source} [presets.{k}]") for k, v in _tables(data, "presets", source).items()}
     variants = {k: _variant(v, f"{source} [variants.{k}]") for k, v in _tables(data, "variants", source).items()}
     return Suite(
-        name=str(data.get("name", Path(source).stem)),
+        name=_name(data, source),
         description=str(data.get("description", "")),
         env=env,
         agent=agent,
@@ -173,7 +181,7 @@ def parse_suite(data: dict[str, Any], source: str) -> Suite:
         agents=agents,
         presets=presets,
         variants=variants,
-        scores=str(data.get("scores", "")),
+        scores=scores,
         source=source,
     )
 
@@ -181,10 +189,30 @@ def parse_suite(data: dict[str, Any], source: str) -> Suite:
 def load_suite(name_or_path: str) -> Suite:
     """Read and validate a suite by shipped name or TOML path."""
     path = resolve_path(name_or_path)
-    text = path.read_text()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise SuiteError(
+            f"suite file {path} is not UTF-8 text ({err.reason} at byte {err.start}); save it as UTF-8"
+        ) from err
+    except OSError as err:
+        raise SuiteError(
+            f"suite file {path} cannot be read ({err.strerror}); check the path and its permissions"
+        ) from err
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise SuiteError(f"suite file {path} is not valid TOML ({err}); fix the file") from err
     suite = parse_suite(data, str(path))
     return dataclasses.replace(suite, sha256=hashlib.sha256(text.encode()).hexdigest())
+
+
+def _name(data: dict[str, Any], source: str) -> str:
+    """The suite's name, which becomes a folder under ``--out``: one plain path component."""
+    name = str(data.get("name", Path(source).stem))
+    if not NAME.fullmatch(name) or name.startswith("."):
+        raise SuiteError(
+            f"{source}: name {name!r} must be letters, digits, '-', '_' or '.' (not starting with '.'), "
+            "since it becomes a folder under --out"
+        )
+    return name
