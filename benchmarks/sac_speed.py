@@ -12,13 +12,9 @@ and with ``agent.precision = "bf16"``. Prints steps/s and the ratios. Target (is
 
 from __future__ import annotations
 
-import argparse
-import statistics
 import time
-from multiprocessing import get_context
 
-import numpy as np
-import torch
+from versus_sb3 import compare
 
 from rlplastic import agents
 from rlplastic.agents.learner import train
@@ -79,36 +75,8 @@ def sb3(warmup: int, steps: int) -> float:
     return steps / (time.perf_counter() - start)
 
 
-def measure(name: str, warmup: int, steps: int) -> float:
-    """One measurement in a fresh process with 2 threads."""
-    func, args = {"fp32": (ours, ("fp32",)), "bf16": (ours, ("bf16",)), "sb3": (sb3, ())}[name]
-    with get_context("spawn").Pool(1) as pool:
-        return pool.apply(_threads_then, (func, warmup, steps, *args))
-
-
-def _threads_then(func, *args) -> float:
-    torch.set_num_threads(2)
-    np.random.seed(0)
-    return func(*args)
-
-
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--warmup", type=int, default=1000, help="steps before the first update (not timed)")
-    p.add_argument("--steps", type=int, default=1500, help="timed agent steps per measurement")
-    p.add_argument("--repeats", type=int, default=2, help="alternating measurements per implementation (median)")
-    args = p.parse_args()
-    rates: dict[str, list[float]] = {"fp32": [], "bf16": [], "sb3": []}
-    for _ in range(args.repeats):
-        for name in rates:
-            rates[name].append(measure(name, args.warmup, args.steps))
-        print("  run: " + ", ".join(f"{k} {v[-1]:.0f} steps/s" for k, v in rates.items()), flush=True)
-    med = {k: statistics.median(v) for k, v in rates.items()}
-    print(f"{'rlplastic':22s} {'steps/s':>8s} {'SB3 steps/s':>12s} {'ratio':>6s} {'target':>7s}")
-    for name in ("fp32", "bf16"):
-        ratio = med[name] / med["sb3"]
-        verdict = "met" if ratio >= TARGET else "MISSED"
-        print(f"{TASK + ' ' + name:22s} {med[name]:8.0f} {med['sb3']:12.0f} {ratio:6.2f} {TARGET:6.1f}x {verdict}")
+    compare(__doc__, TASK, TARGET, ours, sb3, steps=1500)
 
 
 if __name__ == "__main__":

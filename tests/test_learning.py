@@ -11,10 +11,11 @@ Thresholds and their sources:
   episodes in the last 10k of 50k steps must reach 1.5. Measured (this test's seed): 2.9, random 0.52.
 Each must also beat 3x the random policy measured in the same test.
 - SAC (CleanRL's settings, learning from step 1,000 instead of 5,000): the mean return of the episodes in the
-  last 3k of 10k steps on walker-stand must reach 200 and 1.6x the random policy measured in the same test
-  (uniform actions: 127 over 5 episodes here). Measured (this test's seed): 249, the episodes rising from 113
-  to 263. The threshold is a margin below what the implementation does; published SAC curves reach ~900 only
-  after hundreds of thousands of steps, which a test cannot afford here.
+  last 5k of 20k steps on walker-stand must reach 250 and 2x the random policy measured in the same test
+  (uniform actions: 127 over 5 episodes here). Measured (this test's seed): 372 (episodes 454, 440, 442, 75,
+  447; the first ones after learning starts score 118-147). 10k steps were not enough to separate learning
+  from noise (165 measured). The threshold is a margin below what the implementation does; published SAC
+  curves reach ~900 only after hundreds of thousands of steps, which a test cannot afford here.
 """
 
 from __future__ import annotations
@@ -87,5 +88,5 @@ def test_dqn_learns_minatar_breakout() -> None:
 
 def test_sac_learns_dm_control_walker_stand() -> None:
     random = random_return(1, 5000, "walker")
-    got = late_return("sac", 10_000, 3_000, "walker", learning_starts=1000)
-    assert got >= max(200.0, 1.6 * random), (got, random)
+    got = late_return("sac", 20_000, 5_000, "walker", learning_starts=1000)
+    assert got >= max(250.0, 2 * random), (got, random)

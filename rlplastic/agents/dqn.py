@@ -41,8 +41,8 @@ from rlplastic.agents.learner import (
     autocast,
     frozen_copy,
 )
-from rlplastic.agents.networks import ENCODERS, INITS, ArchSpec, QNetwork
-from rlplastic.agents.off_policy import OffPolicyLearner, check_counts
+from rlplastic.agents.networks import ArchSpec, QNetwork
+from rlplastic.agents.off_policy import OffPolicyLearner, check_common
 from rlplastic.agents.optim import CenteredRMSprop
 from rlplastic.envs import Phase
 
@@ -96,14 +96,10 @@ class DQNConfig:
         for name, valid in choices.items():
             if getattr(self, name) not in valid:
                 raise ValueError(f"agent.{name} must be one of {', '.join(valid)}, not {getattr(self, name)!r}")
-        check_counts(self)
-        checks.counts("agent", checks.fields(self, "buffer_size", "log_interval"))
-        checks.counts("agent", checks.fields(self, "learning_starts"), minimum=0)
+        check_common(self)
         checks.positive("agent", checks.fields(self, "learning_rate", "eps", "obs_scale"))
-        checks.probabilities("agent", checks.fields(self, "gamma", "start_e", "end_e", "rmsprop_alpha"))
-        checks.probabilities("agent", checks.fields(self, "tau", "exploration_fraction"), low_open=True)
-        checks.one_of("agent", "encoder", self.encoder, ENCODERS)
-        checks.one_of("agent", "init", self.init, INITS)
+        checks.probabilities("agent", checks.fields(self, "start_e", "end_e", "rmsprop_alpha"))
+        checks.probabilities("agent", checks.fields(self, "exploration_fraction"), low_open=True)
 
 
 class DQN(OffPolicyLearner):

@@ -17,17 +17,23 @@ from typing import Any
 import numpy as np
 import torch
 
+from rlplastic import checks
 from rlplastic.agents.learner import Batch, EnvSpec, EpisodeCallback, LearnerBase, StepResult, VectorEnv
+from rlplastic.agents.networks import ENCODERS, INITS
 from rlplastic.agents.replay import FrameReplay
 from rlplastic.envs import Phase
 
-COUNTS = ("num_envs", "train_frequency", "gradient_steps", "batch_size", "target_network_frequency")
+COUNTS = ("num_envs", "train_frequency", "gradient_steps", "batch_size", "target_network_frequency", "buffer_size")
 
 
-def check_counts(cfg: Any) -> None:
-    """The counts every off-policy config shares must be at least 1."""
-    if min(getattr(cfg, name) for name in COUNTS) < 1:
-        raise ValueError(f"agent.{', '.join(COUNTS)} must all be >= 1")
+def check_common(cfg: Any) -> None:
+    """Range checks of the options every off-policy config shares."""
+    checks.counts("agent", checks.fields(cfg, *COUNTS, "log_interval"))
+    checks.counts("agent", checks.fields(cfg, "learning_starts"), minimum=0)
+    checks.probabilities("agent", checks.fields(cfg, "gamma"))
+    checks.probabilities("agent", checks.fields(cfg, "tau"), low_open=True)
+    checks.one_of("agent", "encoder", cfg.encoder, ENCODERS)
+    checks.one_of("agent", "init", cfg.init, INITS)
 
 
 class OffPolicyLearner(LearnerBase):

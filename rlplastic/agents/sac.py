@@ -33,8 +33,8 @@ from torch import nn
 
 from rlplastic import checks
 from rlplastic.agents.learner import PRECISIONS, Batch, EnvSpec, Hooks, adam, autocast, frozen_copy
-from rlplastic.agents.networks import ENCODERS, INITS, ArchSpec, SoftQNetwork, SquashedGaussianActor
-from rlplastic.agents.off_policy import OffPolicyLearner, check_counts
+from rlplastic.agents.networks import ArchSpec, SoftQNetwork, SquashedGaussianActor
+from rlplastic.agents.off_policy import OffPolicyLearner, check_common
 
 CRITICS = ("q1", "q2")
 
@@ -71,15 +71,10 @@ class SACConfig:
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
             raise ValueError(f"agent.precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}")
-        check_counts(self)
-        checks.counts("agent", checks.fields(self, "buffer_size", "log_interval", "policy_frequency"))
-        checks.counts("agent", checks.fields(self, "learning_starts"), minimum=0)
+        check_common(self)
+        checks.counts("agent", checks.fields(self, "policy_frequency"))
         checks.positive("agent", checks.fields(self, "policy_lr", "q_lr", "adam_eps"))
         checks.non_negative("agent", checks.fields(self, "alpha"))
-        checks.probabilities("agent", checks.fields(self, "gamma"))
-        checks.probabilities("agent", checks.fields(self, "tau"), low_open=True)
-        checks.one_of("agent", "encoder", self.encoder, ENCODERS)
-        checks.one_of("agent", "init", self.init, INITS)
 
 
 class SAC(OffPolicyLearner):
