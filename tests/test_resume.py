@@ -122,3 +122,20 @@ def test_folder_with_another_configuration_is_refused(tmp_path: Path) -> None:
     (store.dir / "config.json").write_text('{"seed": 99}')
     with pytest.raises(UsageError, match="another configuration"):
         runner.run(config, tmp_path)
+
+
+@pytest.mark.parametrize("damage", ["delete", "garble"])
+def test_damaged_records_of_an_interrupted_run_are_refused(damage: str, tmp_path: Path, monkeypatch) -> None:
+    config = tiny_config("ppo", "none")
+    real_env = crash_at(3, monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run(config, tmp_path)
+    monkeypatch.setattr(runner, "_env", real_env)
+    episodes = RunStore(tmp_path, config).dir / "episodes.csv"
+    if damage == "delete":
+        episodes.unlink()
+    else:
+        lines = episodes.read_text().splitlines()
+        episodes.write_text("\n".join([*lines[:2], "0,Breakout,12x,1.0,5", *lines[2:]]) + "\n")
+    with pytest.raises(UsageError, match="delete the run folder"):
+        runner.run(config, tmp_path)

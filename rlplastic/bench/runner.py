@@ -23,7 +23,7 @@ import torch
 from rlplastic import agents, interventions
 from rlplastic.bench.display import PROGRESS
 from rlplastic.bench.plan import RunConfig
-from rlplastic.bench.recorder import RECORDS, Recorder, cut_back, rebuild_tensorboard
+from rlplastic.bench.recorder import RECORDS, DamagedRecords, Recorder, cut_back, rebuild_tensorboard
 from rlplastic.bench.store import RunLock, RunStore, atomic_write_bytes
 from rlplastic.envs import Phase, make_env
 from rlplastic.envs.episodes import Episode
@@ -277,6 +277,11 @@ def _restore(store: RunStore, method: interventions.Intervention, learner: agent
             learner.load_state_dict(checkpoint["learner"])
             torch.set_rng_state(checkpoint["torch_rng"])
     for name in RECORDS:
+        if checkpoint is not None and not (store.dir / name).exists():
+            raise DamagedRecords(
+                f"{store.dir / name} is missing but the checkpoint is at step {step}; delete the run folder "
+                f"{store.dir} to rerun that run"
+            )
         cut_back(store.dir / name, step)
     rebuild_tensorboard(store.dir)
     return checkpoint
