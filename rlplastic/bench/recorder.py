@@ -70,11 +70,11 @@ def check_records(run_dir: Path) -> None:
         path = run_dir / name
         if not path.exists():
             raise DamagedRecords(f"{path} is missing from a finished run; delete the run folder {run_dir} to rerun it")
-        header, _ = read_rows(path)
+        header, rows = read_rows(path)
         if not header:
             raise _damaged(path, 1, "no header")
         if not path.read_bytes().endswith(b"\n"):
-            raise _damaged(path, len(path.read_bytes().splitlines()), "the last line is cut")
+            raise _damaged(path, len(rows) + 2, "the last line is cut")
 
 
 def cut_back(path: Path, max_step: int) -> None:
@@ -115,8 +115,9 @@ class Recorder:
     @staticmethod
     def _open(path: Path, fields: list[str]) -> tuple[Any, csv.DictWriter]:
         new = not path.exists() or path.stat().st_size == 0
-        if not new:
-            fields = read_rows(path)[0] or fields
+        if not new:  # keep the file's own header (``cut_back`` has already checked the whole file)
+            with open(path, newline="") as existing:
+                fields = next(csv.reader(existing), []) or fields
         f = open(path, "a", newline="")  # noqa: SIM115 - kept open for the run's lifetime
         writer = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
         if new:

@@ -121,19 +121,21 @@ class _Progress:
         self.returns: deque[float] = deque(maxlen=20)
         self.task = ""
 
-    def episode(self, phase: Phase, episode: Episode) -> None:
+    def _follow(self, phase: Phase) -> None:
+        """Forget the previous task's returns when a new phase begins."""
         if phase.label != self.task:
             self.task = phase.label
             self.returns.clear()
+
+    def episode(self, phase: Phase, episode: Episode) -> None:
+        self._follow(phase)
         self.returns.append(episode.ret)
 
     def update(self, phase: Phase, step: int) -> float:
         now = time.perf_counter()
         rate = (step - self.last_step) / max(now - self.last_time, 1e-9)
         self.last_step, self.last_time = step, now
-        if phase.label != self.task:
-            self.task = phase.label
-            self.returns.clear()
+        self._follow(phase)
         recent = sum(self.returns) / len(self.returns) if self.returns else None
         state = {"step": step, "total": self.config.total_steps, "task": phase.label, "ret": recent, "sps": rate}
         atomic_write_bytes(self.path, json.dumps(state).encode())
