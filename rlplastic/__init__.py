@@ -1,3 +1,3 @@
 """rlplastic: a continual reinforcement-learning benchmark suite for plasticity."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -42,13 +42,15 @@ def test_fire_runs_with_its_baselines_and_writes_a_leaderboard(
         events.Reload()
         assert {"train/policy_loss", "speed/steps_per_s"} <= set(events.Tags()["scalars"])
         episodes = pd.read_csv(run / "episodes.csv")
-        assert list(episodes.columns) == ["phase", "task", "step", "return", "length"]
+        assert list(episodes.columns) == ["phase", "task", "step", "start", "return", "length"]
+        # Envs step in lockstep (8 here): an episode began ``length`` vector steps before it ended.
+        assert (episodes["start"] == episodes["step"] - 8 * episodes["length"]).all()
         if suite == "minatar":
             assert set(episodes["task"]) == set(tasks) - {"Freeway"}  # Freeway lasts 2,500 steps
     board = (group / "leaderboard.md").read_text()
     for method in ("| none |", "| reset |", "| fire |"):
         assert method in board
-    assert ("mean HNS" in board) == (suite == "atari")
+    assert ("human-normalised" in board) == (suite == "atari")
     assert (group / "curves.png").stat().st_size > 0
     assert len(pd.read_csv(group / "leaderboard.csv")) == 3 * len(tasks)
     # A second call reuses every finished run instead of training again.

@@ -14,8 +14,9 @@ from conftest import TINY_PPO
 
 from rlplastic.bench import runner
 from rlplastic.bench.errors import UsageError
+from rlplastic.bench.layout import CHECKPOINT
 from rlplastic.bench.plan import plan
-from rlplastic.bench.store import CHECKPOINT, RunLock, RunStore
+from rlplastic.bench.store import RunLock, RunStore
 
 pytestmark = pytest.mark.slow
 

@@ -10,8 +10,9 @@ from conftest import TINY_PPO
 
 from rlplastic.bench import runner
 from rlplastic.bench.errors import UsageError
+from rlplastic.bench.layout import CHECKPOINT
 from rlplastic.bench.plan import plan
-from rlplastic.bench.store import CHECKPOINT, RunStore
+from rlplastic.bench.store import RunStore
 
 pytestmark = pytest.mark.slow
 

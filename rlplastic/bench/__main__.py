@@ -1,5 +1,20 @@
+"""``python -m rlplastic.bench [table|plot]``: ``table`` and ``plot`` only read results (no torch import)."""
+
 import sys
 
-from rlplastic.bench.cli import main
+REPORTS = ("table", "plot")
 
-sys.exit(main())
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] and argv[0] in REPORTS:
+        from rlplastic.bench import report
+
+        return report.main(argv)
+    from rlplastic.bench import cli
+
+    return cli.main(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -9,8 +9,8 @@ import tempfile
 from pathlib import Path
 
 from rlplastic import interventions
-from rlplastic.bench import executor, leaderboard
-from rlplastic.bench.errors import UsageError
+from rlplastic.bench import executor, report
+from rlplastic.bench.errors import Parser, UsageError
 from rlplastic.bench.overrides import parse_assignments
 from rlplastic.bench.plan import method_parts, plan
 from rlplastic.bench.runner import RunResult
@@ -23,19 +23,14 @@ SMOKE_WARNING = (
 )
 
 
-class Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line and exit code 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{message} (see --help)")
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = Parser(
         prog=PROG,
         description="Train agents through a sequence of tasks with a plasticity intervention applied at every "
         "task switch, and compare it with the baselines 'none' (keep training) and 'reset' (from scratch).",
-        epilog="Example: python -m rlplastic.bench --suite minatar --method fire --seeds 3 --budget short",
+        epilog="Example: python -m rlplastic.bench --suite minatar --method fire --seeds 3 --budget short. "
+        "Rebuild leaderboards from run folders alone (no training): python -m rlplastic.bench table --out results, "
+        "and the plots: python -m rlplastic.bench plot --out results (see table --help).",
     )
     p.add_argument("--suite", help="a shipped suite (atari, minatar) or the path of your own suite .toml file")
     p.add_argument(
@@ -210,14 +205,13 @@ def _main(args: argparse.Namespace) -> int:
         wait=not args.no_wait,
     )
     print(summary_table(results))
-    finished = [r.dir for r in results if r.status not in ("failed", "busy")]
-    if finished:
-        folder = finished[0].parent.parent
-        title = f"{first.suite} / {first.agent} / {first.budget}"
+    if any(r.status not in ("failed", "busy") for r in results):
         note = SMOKE_WARNING if args.budget == "smoke" else f"Command: {PROG} {' '.join(sys.argv[1:])}"
-        print()
-        print(leaderboard.build(finished, methods, folder, title, note))
-        print(f"written: {folder / 'leaderboard.md'}, {folder / 'leaderboard.csv'}, {folder / 'curves.png'}")
+        groups = {r.dir.parent.parent for r in results}  # every run ever trained there, not only this command's
+        for text, written in report.build(args.out, note=note, only=groups):
+            print()
+            print(text)
+            print("written: " + ", ".join(str(p) for p in written))
     busy = [r for r in results if r.status == "busy"]
     if busy:
         print(f"{len(busy)} run(s) are being trained by another command (--no-wait): rerun to include them.")

@@ -1,156 +1,317 @@
-"""Leaderboard: reads run folders only (never the agents) -> per-phase scores -> tables and a plot.
+"""The leaderboard of one experiment folder: per-visit scores -> gaps, continual metrics, aggregates -> files.
 
-For each method: the return on each phase's task at the end of that phase, averaged over seeds
-(human-normalised for Atari). Written as Markdown and CSV, and printed.
+Reads run folders only (``results.py``), never the agents or torch. The question it answers: does a method
+keep the agent learning across task switches better than the baselines, and how sure are we? Hence:
+- per phase, the end-of-phase score and the **plasticity gap** against ``reset`` paired by seed, with 95 %
+  Student-t intervals over seeds;
+- across phases, IQM / mean / median / optimality gap of normalised end scores and the probability of
+  improvement over ``none`` and ``reset``, with 95 % stratified bootstrap intervals (``metrics/aggregate.py``);
+- within phases and across revisits: start, end, gain, AUC, forward transfer and forgetting.
+Written as ``leaderboard.md`` (what a person reads), ``leaderboard.csv`` (per method and phase),
+``aggregates.csv``, ``scores.csv`` (per run and phase, raw and normalised) and the plots of ``plots.py``.
 """
 
 from __future__ import annotations
 
-import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from rlplastic.bench.store import EPISODES, read_config
-from rlplastic.metrics.phases import LAST_EPISODES, end_of_phase_returns
-from rlplastic.metrics.scores import human_normalised
+from rlplastic.bench.results import Run
+from rlplastic.metrics import aggregate, continual
+from rlplastic.metrics.aggregate import Interval
+from rlplastic.metrics.scores import NormalisationError, describe, normaliser
+from rlplastic.metrics.visits import SCORES, WINDOW_FRACTION, curve, visit_scores
+
+BASELINES = ("none", "reset")
+FILES = ("leaderboard.md", "leaderboard.csv", "aggregates.csv", "scores.csv")
 
 
-def collect(run_dirs: list[Path]) -> pd.DataFrame:
-    """One row per run and phase: method, seed, phase label, task, raw return and (Atari) HNS."""
+@dataclass
+class Board:
+    """Everything the tables and plots of one experiment folder are made of."""
+
+    title: str
+    methods: list[str]
+    scores: pd.DataFrame  # one row per run and phase; raw SCORES and normalised n_<score> columns
+    curves: dict[str, list[np.ndarray]]  # method -> one normalised learning curve per run
+    grid: np.ndarray
+    phases: list  # the schedule (every run of the folder shares it)
+    normalisation: str  # what 1.0 means, or why scores stay raw
+    normalised: bool
+    window: float
+    reps: int
+    aggregates: pd.DataFrame = field(default_factory=pd.DataFrame)
+    dropped: list[str] = field(default_factory=list)  # phases left out of the aggregates (no episode ended)
+
+
+def method_order(methods: list[str]) -> list[str]:
+    """Baselines first, then the others in the order given."""
+    return [m for m in BASELINES if m in methods] + [m for m in dict.fromkeys(methods) if m not in BASELINES]
+
+
+def collect(runs: list[Run], title: str, window: float = WINDOW_FRACTION, reps: int = aggregate.REPS) -> Board:
+    """Score every run of one experiment folder and normalise the scores."""
+    rows, raw_curves, grid = [], [], np.array([])
+    for run in sorted(runs, key=lambda r: (r.method, r.seed)):
+        episodes = run.episodes()
+        for v in visit_scores(episodes, run.phases, window):
+            label = run.phases[v.phase].label
+            rows.append(
+                {"method": run.method, "seed": run.seed, "label": label, "base": run.base_task(v.task)} | vars(v)
+            )
+        grid, values = curve(episodes, run.phases, window)
+        raw_curves.append((run, values))
+    scores = pd.DataFrame(rows)
+    kind = str(runs[0].config["scores"])
+    board = Board(
+        title, method_order([r.method for r in runs]), scores, {}, grid, runs[0].phases, "", False, window, reps
+    )
+    try:
+        board.normalisation, board.normalised = describe(kind), True
+        norm = _normalise(scores, kind)
+        for run, values in raw_curves:
+            board.curves.setdefault(run.method, []).append(_normalise_curve(values, run, grid, norm))
+    except NormalisationError as err:
+        board.normalisation = f"raw returns (not normalised: {err})"
+        for score in SCORES:
+            scores[f"n_{score}"] = scores[score]
+        for run, values in raw_curves:
+            board.curves.setdefault(run.method, []).append(values)
+    return board
+
+
+def _normalise(scores: pd.DataFrame, kind: str):
+    reset = scores[scores["method"] == "reset"].groupby("task")["end"].mean().to_dict()
+    norm = normaliser(kind, reset)
+
+    def apply(column: str) -> list[float]:
+        key = "base" if kind == "atari_human" else "task"
+        return [float(norm(t, x)) for t, x in zip(scores[key], scores[column], strict=True)]
+
+    for score in ("end", "start", "auc"):
+        scores[f"n_{score}"] = apply(score)
+    scores["n_gain"] = scores["n_end"] - scores["n_start"]
+    return lambda task, base, values: norm(base if kind == "atari_human" else task, values)
+
+
+def _normalise_curve(values: np.ndarray, run: Run, grid: np.ndarray, norm) -> np.ndarray:
+    out = np.array(values, dtype=np.float64)
+    for phase in run.phases:
+        inside = (grid > phase.start) & (grid < phase.end)
+        out[inside] = norm(phase.task, run.base_task(phase.task), out[inside])
+    return out
+
+
+# ----- statistics -----
+
+
+def gaps(board: Board, baseline: str = "reset") -> pd.DataFrame:
+    """Per method and phase: the normalised end score and the paired gap against ``baseline``, with intervals."""
     rows = []
-    for run_dir in run_dirs:
-        config = read_config(run_dir)
-        phases = config.phases()
-        path = run_dir / EPISODES
-        episodes = pd.read_csv(path) if path.exists() else pd.DataFrame(columns=["step", "return"])
-        for phase, ret in zip(phases, end_of_phase_returns(episodes, phases), strict=True):
-            hns = human_normalised(phase.task, ret) if config.scores == "atari_human" else None
+    for method in board.methods:
+        mine = board.scores[board.scores["method"] == method]
+        diff = continual.paired(board.scores, method, baseline, "n_end") if baseline in board.methods else None
+        for phase in board.phases:
+            end = aggregate.mean_interval(mine.loc[mine["phase"] == phase.index, "n_end"].to_numpy())
+            gap = Interval(np.nan, np.nan, np.nan)
+            if diff is not None and method != baseline:
+                gap = aggregate.mean_interval(diff.loc[diff["phase"] == phase.index, "diff"].to_numpy())
             rows.append(
                 {
-                    "method": config.method,
-                    "seed": config.seed,
+                    "method": method,
                     "phase": phase.index,
                     "label": phase.label,
                     "task": phase.task,
-                    "return": ret,
-                    "hns": np.nan if hns is None else hns,
-                    "normalised": config.scores == "atari_human",
+                    "seeds": int(mine.loc[mine["phase"] == phase.index, "n_end"].notna().sum()),
+                    **_columns("end", end),
+                    **_columns(f"gap_vs_{baseline}", gap),
                 }
             )
     return pd.DataFrame(rows)
 
 
-def summarise(scores: pd.DataFrame) -> pd.DataFrame:
-    """Mean, standard deviation and seed count per method and phase (long form, the CSV)."""
-    value_cols = ["return", "hns"]
-    grouped = scores.groupby(["method", "phase", "label", "task"], sort=False)[value_cols]
-    out = grouped.agg(["mean", "std", "count"])
-    out.columns = [f"{v}_{stat}" for v, stat in out.columns]
-    return out.reset_index()
+def _columns(name: str, iv: Interval) -> dict[str, float]:
+    return {name: iv.value, f"{name}_low": iv.low, f"{name}_high": iv.high}
 
 
-def _cell(mean: float, std: float, digits: int) -> str:
-    if np.isnan(mean):
+def score_matrix(board: Board, method: str, phases: list[int]) -> np.ndarray:
+    """(seeds, phases) normalised end scores of ``method``."""
+    mine = board.scores[board.scores["method"] == method]
+    return mine.pivot(index="seed", columns="phase", values="n_end")[phases].to_numpy()
+
+
+def complete_phases(board: Board) -> list[int]:
+    """Phases where every run has an end score (the aggregates need a full matrix); the others are noted."""
+    full = board.scores.groupby("phase")["n_end"].apply(lambda s: bool(np.isfinite(s).all()))
+    board.dropped = [p.label for p in board.phases if not full[p.index]]
+    return [p.index for p in board.phases if full[p.index]]
+
+
+def aggregates(board: Board) -> pd.DataFrame:
+    """IQM, mean, median, optimality gap and P(better than none / reset) per method, with bootstrap intervals."""
+    phases = complete_phases(board)
+    if not board.normalised or not phases:
+        return pd.DataFrame()
+    matrices = {m: score_matrix(board, m, phases) for m in board.methods}
+    rows = []
+    for method, scores in matrices.items():
+        for name, estimator in aggregate.ESTIMATORS.items():
+            rows.append({"method": method, "metric": name, **vars(aggregate.interval(scores, estimator, board.reps))})
+        for other in BASELINES:
+            if other in matrices and other != method:
+                iv = aggregate.improvement_interval(scores, matrices[other], board.reps)
+                rows.append({"method": method, "metric": f"P(> {other})", **vars(iv)})
+    board.aggregates = pd.DataFrame(rows)
+    return board.aggregates
+
+
+def continual_summary(board: Board) -> pd.DataFrame:
+    """Per method: start, end, gain, AUC, forward transfer and forgetting (each averaged per seed over phases,
+    then a t interval over seeds)."""
+    scores, rows = board.scores, []
+    forgetting = continual.forgetting(scores.assign(end=scores["n_end"], start=scores["n_start"]))
+    for method in board.methods:
+        mine = scores[scores["method"] == method]
+        row = {"method": method}
+        for score in SCORES:
+            row |= _columns(score, aggregate.mean_interval(continual.per_seed_mean(mine, f"n_{score}")))
+        has_reference = "reset" in board.methods and method != "reset"  # reset's transfer to itself is 0 by definition
+        transfer = continual.paired(scores, method, "reset", "n_auc") if has_reference else pd.DataFrame()
+        row |= _columns("forward_transfer", aggregate.mean_interval(continual.per_seed_mean(transfer, "diff")))
+        mine_f = forgetting[forgetting["method"] == method]
+        row |= _columns("forgetting", aggregate.mean_interval(continual.per_seed_mean(mine_f, "forgetting")))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# ----- Markdown -----
+
+
+def _cell(value: float, low: float, high: float) -> str:
+    if not np.isfinite(value):
         return "—"
-    return f"{mean:.{digits}f}" + ("" if np.isnan(std) else f" ± {std:.{digits}f}")
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return f"{value:.2f}"
+    return f"{value:.2f} [{low:.2f}, {high:.2f}]"
 
 
-def wide_table(summary: pd.DataFrame, normalised: bool) -> pd.DataFrame:
-    """Methods as rows, phases as columns, ``mean ± sd`` cells; Atari adds the mean HNS over phases."""
-    value, digits = ("hns", 2) if normalised else ("return", 1)
-    summary = summary.assign(
-        cell=[_cell(m, s, digits) for m, s in zip(summary[f"{value}_mean"], summary[f"{value}_std"], strict=True)]
-    )
-    table = summary.pivot(index="method", columns="label", values="cell")
-    labels = list(dict.fromkeys(summary.sort_values("phase")["label"]))
-    table = table[labels]
-    if normalised:
-        means = summary.groupby("method")["hns_mean"].mean()
-        table["mean HNS"] = [f"{means[m]:.2f}" for m in table.index]
-    return table
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *("| " + " | ".join(r) + " |" for r in rows)]
 
 
-def order_methods(table: pd.DataFrame, methods: list[str]) -> pd.DataFrame:
-    return table.loc[[m for m in methods if m in table.index]]
+def _per_phase(per_phase: pd.DataFrame, board: Board, name: str, methods: list[str]) -> list[str]:
+    labels = [p.label for p in board.phases]
+    rows = []
+    for method in methods:
+        mine = per_phase[per_phase["method"] == method].set_index("label")
+        rows.append([method, *(_cell(*mine.loc[lb, [name, f"{name}_low", f"{name}_high"]]) for lb in labels)])
+    return _table(["method", *labels], rows)
 
 
-def to_markdown(table: pd.DataFrame, title: str, note: str) -> str:
-    header = "| method | " + " | ".join(map(str, table.columns)) + " |"
-    rule = "|" + "---|" * (len(table.columns) + 1)
-    body = ["| " + " | ".join([str(m), *map(str, row)]) + " |" for m, row in table.iterrows()]
-    return "\n".join([f"## {title}", "", note, "", header, rule, *body, ""])
+def metric_order(agg: pd.DataFrame) -> list[str]:
+    """The estimators, then P(> none), P(> reset): a fixed order whichever method comes first."""
+    wanted = [*aggregate.ESTIMATORS, *(f"P(> {b})" for b in BASELINES)]
+    return [m for m in wanted if m in set(agg["metric"])]
 
 
-def phase_curve(episodes: pd.DataFrame, phases: list, points: int = 50) -> tuple[np.ndarray, np.ndarray]:
-    """Rolling-mean return on a step grid, computed within each phase and NaN where no episode informs it
-    (before a phase's first episode and after its last), so a plot never bridges two tasks."""
-    xs, ys = [], []
-    for phase in phases:
-        grid = np.linspace(phase.start, phase.end, points)
-        mine = episodes[(episodes["step"] > phase.start) & (episodes["step"] <= phase.end)]
-        values = np.full(points, np.nan)
-        if len(mine):
-            smooth = mine["return"].rolling(LAST_EPISODES, min_periods=1).mean()
-            inside = (grid >= mine["step"].min()) & (grid <= mine["step"].max())
-            values[inside] = np.interp(grid[inside], mine["step"], smooth)
-        xs += [grid, [np.nan]]
-        ys += [values, [np.nan]]
-    return np.concatenate(xs), np.concatenate(ys)
+def _aggregate_table(board: Board) -> list[str]:
+    agg = board.aggregates
+    metrics = metric_order(agg)
+    rows = []
+    for method in board.methods:
+        mine = agg[agg["method"] == method].set_index("metric")
+        seeds = board.scores.loc[board.scores["method"] == method, "seed"].nunique()
+        rows.append(
+            [
+                method,
+                str(seeds),
+                *(_cell(*mine.loc[m, ["value", "low", "high"]]) if m in mine.index else "—" for m in metrics),
+            ]
+        )
+    return _table(["method", "seeds", *metrics], rows)
 
 
-def plot_curves(run_dirs: list[Path], path: Path, title: str) -> None:
-    """Episode returns over training steps, one line per method (seed mean of per-phase rolling means)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(9, 4.5))
-    by_method: dict[str, list[np.ndarray]] = {}
-    grid, phases = None, []
-    for run_dir in run_dirs:
-        config = read_config(run_dir)
-        phases = config.phases()
-        path_csv = run_dir / EPISODES
-        episodes = pd.read_csv(path_csv) if path_csv.exists() else pd.DataFrame(columns=["step", "return"])
-        grid, values = phase_curve(episodes, phases)
-        by_method.setdefault(config.method, []).append(values)
-    for method, curves in by_method.items():
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns stay NaN
-            mean = np.nanmean(np.stack(curves), axis=0)
-        ax.plot(grid, mean, marker=".", ms=3, label=f"{method} ({len(curves)} seeds)")
-    for phase in phases:
-        ax.axvline(phase.start, color="grey", lw=0.5, ls="--")
-        ax.text(phase.start, 1.0, f" {phase.task}", transform=ax.get_xaxis_transform(), fontsize=7, va="top")
-    ax.set_xlabel("agent steps")
-    ax.set_ylabel(f"episode return (rolling mean of {LAST_EPISODES} within a phase)")
-    ax.set_title(title)
-    if by_method:
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+def _summary_table(summary: pd.DataFrame) -> list[str]:
+    names = ["start", "end", "gain", "auc", "forward_transfer", "forgetting"]
+    heads = ["start", "end", "gain", "AUC", "forward transfer", "forgetting"]
+    rows = [[r["method"], *(_cell(r[n], r[f"{n}_low"], r[f"{n}_high"]) for n in names)] for _, r in summary.iterrows()]
+    return _table(["method", *heads], rows)
 
 
-def build(run_dirs: list[Path], methods: list[str], folder: Path, title: str, note: str) -> str:
-    """Write ``leaderboard.md``, ``leaderboard.csv`` and ``curves.png`` into ``folder``; return the Markdown."""
-    scores = collect(run_dirs)
-    summary = summarise(scores)
-    normalised = bool(scores["normalised"].all())
-    table = order_methods(wide_table(summary, normalised), methods)
-    seeds = scores.groupby("method")["seed"].nunique()
-    table.insert(0, "seeds", [int(seeds[m]) for m in table.index])
-    what = "human-normalised score" if normalised else "raw return"
-    note = (
-        f"{note}\nCells: {what} on each phase's task at the end of that phase (mean of the last "
-        f"{LAST_EPISODES} training episodes), mean ± sd over seeds; — where no episode ended in that phase."
-    )
-    markdown = to_markdown(table, title, note)
+def markdown(board: Board, per_phase: pd.DataFrame, summary: pd.DataFrame, note: str, unfinished: int) -> str:
+    w = f"{board.window:.0%}"
+    seeds = sorted(board.scores["seed"].unique())
+    lines = [
+        f"## {board.title}",
+        "",
+        note,
+        "",
+        f"Runs: {board.scores.groupby('method')['seed'].nunique().sum()} finished (seeds {', '.join(map(str, seeds))})"
+        + (f"; {unfinished} not finished, left out" if unfinished else "")
+        + ".",
+        f"Scores: {board.normalisation}. End of phase = the mean return of all training episodes ending in the "
+        f"phase's last {w} of steps; start = episodes beginning in its first {w}. Cells: mean [95 % CI].",
+        "",
+    ]
+    if not board.aggregates.empty:
+        lines += [
+            "### Aggregate over phases",
+            "",
+            f"Normalised end-of-phase scores, one column per phase; 95 % stratified bootstrap intervals "
+            f"({board.reps:,} resamples). P(> X): probability that a run of the method beats a run of X on a "
+            "phase." + (f" Left out (no episode ended): {', '.join(board.dropped)}." if board.dropped else ""),
+            "",
+            *_aggregate_table(board),
+            "",
+        ]
+    else:
+        lines += [
+            "No aggregate: "
+            + ("scores are not normalised." if not board.normalised else "no phase where every run has an end score."),
+            "",
+        ]
+    if "reset" in board.methods:
+        others = [m for m in board.methods if m != "reset"]
+        lines += [
+            "### Plasticity gap against reset, per phase",
+            "",
+            "Method − reset on the phase's end score, paired by seed; 95 % Student-t intervals over seeds. "
+            "An interval above 0: the method ends the phase better than a fresh network.",
+            "",
+            *_per_phase(per_phase, board, "gap_vs_reset", others),
+            "",
+        ]
+    lines += [
+        "### End-of-phase score, per phase",
+        "",
+        *_per_phase(per_phase, board, "end", board.methods),
+        "",
+        "### Within phases and across revisits",
+        "",
+        "Averaged per seed over phases, then a t interval over seeds. gain = end − start; AUC = mean of the "
+        "learning curve; forward transfer = AUC − reset's AUC (Continual World, without its division by "
+        "1 − AUC); forgetting = previous visit's end − this visit's start (revisits only).",
+        "",
+        *_summary_table(summary),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def compute(board: Board) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every statistic of the board: the per-phase table and the per-method summary (aggregates go on the board)."""
+    per_phase = gaps(board)
+    aggregates(board)
+    return per_phase, continual_summary(board)
+
+
+def write(board: Board, per_phase: pd.DataFrame, text: str, folder: Path) -> None:
+    """Write the Markdown ``text`` and the CSV tables into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "leaderboard.md").write_text(markdown)
-    summary.to_csv(folder / "leaderboard.csv", index=False)
-    plot_curves(run_dirs, folder / "curves.png", title)
-    return markdown
+    (folder / "leaderboard.md").write_text(text, encoding="utf-8")
+    per_phase.to_csv(folder / "leaderboard.csv", index=False)
+    board.aggregates.to_csv(folder / "aggregates.csv", index=False)
+    board.scores.to_csv(folder / "scores.csv", index=False)

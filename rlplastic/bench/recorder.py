@@ -19,11 +19,12 @@ from typing import Any
 
 from rlplastic.bench.errors import UsageError
 from rlplastic.bench.faults import fault
-from rlplastic.bench.store import EPISODES, METRICS, TENSORBOARD, temporary
+from rlplastic.bench.layout import EPISODES, METRICS, TENSORBOARD
+from rlplastic.bench.store import temporary
 from rlplastic.envs import Phase
 from rlplastic.envs.episodes import Episode
 
-EPISODE_FIELDS = ["phase", "task", "step", "return", "length"]
+EPISODE_FIELDS = ["phase", "task", "step", "start", "return", "length"]  # step: where it ended; start: began
 RECORDS = (EPISODES, METRICS)
 FIXED = ("phase", "task", "step")  # the columns of a metrics row that are not statistics
 
@@ -124,8 +125,16 @@ class Recorder:
             writer.writeheader()
         return f, writer
 
-    def episode(self, phase: Phase, step: int, episode: Episode) -> None:
-        row = {"phase": phase.index, "task": phase.task, "step": step, "return": episode.ret, "length": episode.length}
+    def episode(self, phase: Phase, step: int, start: int, episode: Episode) -> None:
+        """An episode that ended at agent step ``step`` and began at ``start`` (both summed over environments)."""
+        row = {
+            "phase": phase.index,
+            "task": phase.task,
+            "step": step,
+            "start": start,
+            "return": episode.ret,
+            "length": episode.length,
+        }
         self._episode_writer.writerow(row)
         write_episode_events(self._tb, phase.task, step, episode.ret)
 

@@ -242,7 +242,8 @@ def _train_phase(
     means = _Means()
 
     def on_episode(ph: Phase, step: int, ep: Episode) -> None:
-        recorder.episode(ph, step, ep)
+        # Vector envs step in lockstep: an episode of ``length`` steps began ``length`` vector steps earlier.
+        recorder.episode(ph, step, step - ep.length * env.num_envs, ep)
         progress.episode(ph, ep)
 
     for k in range(first, iterations):

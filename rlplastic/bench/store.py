@@ -21,17 +21,8 @@ import torch
 
 from rlplastic.bench.errors import UsageError
 from rlplastic.bench.faults import fault
+from rlplastic.bench.layout import CHECKPOINT, CONFIG, DONE, LOCK
 from rlplastic.bench.plan import RunConfig
-
-CONFIG = "config.json"
-DONE = "DONE"
-CHECKPOINT = "checkpoint.pt"
-EPISODES = "episodes.csv"
-METRICS = "metrics.csv"
-TENSORBOARD = "tensorboard"
-
-
-LOCK = ".lock"
 
 
 def temporary(path: Path) -> tuple[int, str]:

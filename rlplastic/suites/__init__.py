@@ -19,7 +19,8 @@ from rlplastic.envs import ENV_KINDS, VARIANT_KEYS, Phase, make_schedule
 
 SUITE_DIR = Path(__file__).parent
 NAME = re.compile(r"[A-Za-z0-9_.-]+")
-SCORES = {"": "", "atari_human": "atari"}  # score normalisations and the env whose tasks they cover
+# Score normalisations and the env whose tasks they cover ("": against `reset`, for any env).
+SCORES = {"": "", "atari_human": "atari", "dmc_max": "dmc"}
 BUDGET_KEYS = ("steps_per_phase", "cycles")
 
 

@@ -1,0 +1,180 @@
+"""The leaderboard's plots, from a ``Board`` (``leaderboard.py``): what a person would rather look at than read.
+
+- ``curves.png``: normalised learning curves per method, seed mean with a shaded 95 % t band, task boundaries;
+- ``gap.png``: the plasticity gap against reset per phase, with 95 % intervals;
+- ``aggregates.png``: IQM / mean / median / optimality gap and P(> none / reset) as interval plots (rliable's
+  style);
+- ``profiles.png``: performance profiles (fraction of runs × phases above a score) with bootstrap bands.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rlplastic.bench.leaderboard import Board, metric_order
+from rlplastic.metrics import aggregate
+
+FILES = ("curves.png", "gap.png", "aggregates.png", "profiles.png")
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _colours(methods: list[str]) -> dict[str, tuple]:
+    cmap = _pyplot().get_cmap("tab10" if len(methods) <= 10 else "tab20")
+    return {m: cmap(i % cmap.N) for i, m in enumerate(methods)}
+
+
+def _band(curves: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Seed mean and 95 % t band of stacked curves (seeds, points); NaN where no seed has a value."""
+    from scipy import stats
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN points and single seeds stay NaN
+        n = np.isfinite(curves).sum(axis=0)
+        centre = np.nanmean(curves, axis=0)
+        sd = np.nanstd(curves, axis=0, ddof=1)
+        half = np.where(n > 1, stats.t.ppf(0.975, np.maximum(n - 1, 1)) * sd / np.sqrt(np.maximum(n, 1)), np.nan)
+    return centre, centre - half, centre + half
+
+
+def _boundaries(ax, board: Board) -> None:
+    for phase in board.phases:
+        ax.axvline(phase.start, color="grey", lw=0.6, ls="--", zorder=0)
+        ax.text(
+            phase.start,
+            1.0,
+            f" {phase.task}",
+            transform=ax.get_xaxis_transform(),
+            fontsize=7,
+            va="bottom",
+            rotation=0 if len(board.phases) <= 8 else 45,
+        )
+
+
+def plot_curves(board: Board, path: Path) -> None:
+    plt = _pyplot()
+    colours = _colours(board.methods)
+    fig, ax = plt.subplots(figsize=(10, 4.8))
+    starts = np.array([p.start for p in board.phases])
+    phase_of = np.searchsorted(starts, board.grid, side="right") - 1
+    for method in board.methods:
+        centre, low, high = _band(np.stack(board.curves[method]))
+        for p in range(len(board.phases)):  # one line per phase: a curve never bridges two tasks
+            inside = phase_of == p
+            x = board.grid[inside]
+            ax.plot(x, centre[inside], color=colours[method], lw=1.5, label=method if p == 0 else None)
+            ax.fill_between(x, low[inside], high[inside], color=colours[method], alpha=0.2, lw=0)
+    _boundaries(ax, board)
+    ax.set_xlabel("agent steps")
+    ax.set_ylabel("normalised return" if board.normalised else "return")
+    ax.set_title(f"{board.title}: learning curves (seed mean, 95 % CI)", pad=14)
+    ax.legend(fontsize=8, ncol=min(len(board.methods), 6), loc="best")
+    fig.text(
+        0.01,
+        0.01,
+        f"Scores: {board.normalisation}; points: mean return of episodes ending in each {board.window:.0%} of a phase",
+        fontsize=7,
+    )
+    _save(fig, path)
+
+
+def plot_gap(board: Board, per_phase: pd.DataFrame, path: Path) -> None:
+    plt = _pyplot()
+    colours = _colours(board.methods)
+    others = [m for m in board.methods if m != "reset"]
+    fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(board.phases) * max(1, len(others)) / 2), 4.2))
+    width = 0.8 / max(len(others), 1)
+    for i, method in enumerate(others):
+        mine = per_phase[per_phase["method"] == method].sort_values("phase")
+        x = mine["phase"].to_numpy() + (i - (len(others) - 1) / 2) * width
+        y = mine["gap_vs_reset"].to_numpy()
+        err = np.vstack([y - mine["gap_vs_reset_low"].to_numpy(), mine["gap_vs_reset_high"].to_numpy() - y])
+        ax.errorbar(x, y, yerr=np.nan_to_num(err), fmt="o", color=colours[method], capsize=3, label=method, ms=5)
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xticks(range(len(board.phases)), [p.label for p in board.phases], rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel("method − reset (end of phase)")
+    ax.set_title(f"{board.title}\nplasticity gap against reset (paired by seed, 95 % t CI)", fontsize=9)
+    ax.legend(fontsize=8)
+    _save(fig, path)
+
+
+def plot_aggregates(board: Board, path: Path) -> None:
+    plt = _pyplot()
+    agg = board.aggregates
+    metrics = metric_order(agg)
+    colours = _colours(board.methods)
+    fig, axes = plt.subplots(
+        1, len(metrics), figsize=(2.6 * len(metrics), 0.45 * len(board.methods) + 1.4), sharey=True
+    )
+    for ax, metric in zip(np.atleast_1d(axes), metrics, strict=True):
+        for y, method in enumerate(board.methods):
+            row = agg[(agg["method"] == method) & (agg["metric"] == metric)]
+            if row.empty:
+                continue
+            value, low, high = row[["value", "low", "high"]].to_numpy()[0]
+            ax.barh(y, high - low, left=low, height=0.6, color=colours[method], alpha=0.75)
+            ax.plot([value, value], [y - 0.3, y + 0.3], color="black", lw=1.5)
+        if metric.startswith("P("):
+            ax.axvline(0.5, color="grey", ls="--", lw=0.8)
+        ax.set_title(metric, fontsize=9)
+        ax.grid(axis="x", alpha=0.3)
+    ax0 = np.atleast_1d(axes)[0]
+    ax0.set_yticks(range(len(board.methods)), board.methods)
+    ax0.invert_yaxis()
+    fig.suptitle(f"{board.title}: aggregates over phases (95 % stratified bootstrap CI)", fontsize=10)
+    _save(fig, path)
+
+
+def plot_profiles(board: Board, path: Path) -> None:
+    from rlplastic.bench.leaderboard import complete_phases, score_matrix
+
+    plt = _pyplot()
+    colours = _colours(board.methods)
+    phases = complete_phases(board)
+    matrices = {m: score_matrix(board, m, phases) for m in board.methods}
+    every = np.concatenate([s.ravel() for s in matrices.values()])
+    taus = np.linspace(min(0.0, every.min()), max(1.0, every.max()), 101)
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    for method, scores in matrices.items():
+        centre, low, high = aggregate.profile_band(scores, taus)
+        ax.plot(taus, centre, color=colours[method], label=method)
+        ax.fill_between(taus, low, high, color=colours[method], alpha=0.2, lw=0)
+    ax.set_xlabel("normalised end-of-phase score τ")
+    ax.set_ylabel("fraction of runs × phases with score > τ")
+    ax.set_title(f"{board.title}\nperformance profiles (95 % stratified bootstrap CI)", fontsize=9)
+    ax.legend(fontsize=8)
+    _save(fig, path)
+
+
+def _save(fig, path: Path) -> None:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    _pyplot().close(fig)
+
+
+def write(board: Board, per_phase: pd.DataFrame, folder: Path) -> list[Path]:
+    """Every plot the board supports, into ``folder``; the paths written."""
+    written = [folder / "curves.png"]
+    plot_curves(board, written[0])
+    if "reset" in board.methods and len(board.methods) > 1:
+        written.append(folder / "gap.png")
+        plot_gap(board, per_phase, written[-1])
+    if not board.aggregates.empty:
+        written += [folder / "aggregates.png", folder / "profiles.png"]
+        plot_aggregates(board, written[-2])
+        plot_profiles(board, written[-1])
+    for name in FILES:  # a plot this board does not support must not survive from an earlier build
+        if folder / name not in written:
+            (folder / name).unlink(missing_ok=True)
+    return written
