@@ -31,7 +31,8 @@ def _matrices() -> dict[str, np.ndarray]:
 
 
 def _tolerance(low: float, high: float) -> float:
-    """Monte-Carlo error allowance: 5 % of the interval's width (~3.5 standard errors of a 2.5 % percentile at 10,000 resamples)."""
+    """Monte-Carlo error allowance: 5 % of the interval's width (~3.5 standard errors of a 2.5 % percentile at
+    10,000 resamples)."""
     return 0.05 * (high - low) + 1e-9
 
 

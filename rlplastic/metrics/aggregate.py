@@ -2,9 +2,10 @@
 
 The estimators and intervals follow rliable (Agarwal et al., "Deep RL at the Edge of the Statistical Precipice",
 arXiv 2108.13264): a score matrix has one row per run (seed) and one column per task (here: per phase); IQM and
-optimality gap are taken over all its entries, mean and median over the tasks' mean scores; the bootstrap resamples runs with replacement
-independently within each task (stratified); intervals are percentile intervals. Written in numpy, vectorised
-over the resamples, because rliable 1.2.0 does not import with pandas 3 and takes ~16 s per estimate here.
+optimality gap are taken over all its entries, mean and median over the tasks' mean scores; the bootstrap
+resamples runs with replacement independently within each task (stratified); intervals are percentile
+intervals. Written in numpy, vectorised over the resamples, because rliable 1.2.0 does not import with pandas 3
+and is ~100x slower (``benchmarks/leaderboard_speed.py``).
 ``tests/test_rliable_cross_check.py`` checks the point estimates equal rliable's and the intervals agree.
 """
 
