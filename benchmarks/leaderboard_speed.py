@@ -43,6 +43,7 @@ def write_runs(out: Path, methods: int, seeds: int, phases: int, steps: int = 10
                 "agent_options": {},
                 "scores": "",
                 "variants": {},
+                "diagnostics": {},
                 "version": "bench",
                 "method": method,
                 "seed": seed,

@@ -30,6 +30,7 @@ SETTINGS = {
         "agent.num_minibatches": 2,
         "agent.update_epochs": 1,
         "budget.steps_per_phase": 1024,
+        "diagnostics.every": 256,
     },
     "dqn": {
         "agent.learning_starts": 200,
@@ -37,6 +38,7 @@ SETTINGS = {
         "agent.buffer_size": 5000,
         "agent.log_interval": 100,
         "budget.steps_per_phase": 800,
+        "diagnostics.every": 300,
     },
     "sac": {
         "agent.learning_starts": 100,
@@ -44,6 +46,7 @@ SETTINGS = {
         "agent.buffer_size": 3000,
         "agent.log_interval": 50,
         "budget.steps_per_phase": 300,
+        "diagnostics.every": 150,
     },
 }
 
@@ -107,6 +110,6 @@ def test_sigkill_anywhere_then_rerun_gives_the_uninterrupted_records(agent: str,
     assert run_until(cmd, crashed, None, fault="cut_back") == -signal.SIGKILL  # dies cutting the records back
     assert run_until(cmd, crashed, None) == 0
     (a,), (b,) = list(whole.glob("**/seed_0")), list(crashed.glob("**/seed_0"))
-    for name in ("episodes.csv", "metrics.csv"):
+    for name in ("episodes.csv", "metrics.csv", "diagnostics.csv"):
         assert (a / name).read_text() == (b / name).read_text(), name
     assert scalars(a) == scalars(b)

@@ -77,12 +77,13 @@ def test_resume_after_a_crash_matches_an_uninterrupted_run(
     assert (store.dir / CHECKPOINT).exists() and not store.done
     # Simulate records written after the checkpoint that the crash left behind.
     with open(store.dir / "episodes.csv", "a") as f:
-        f.write("3,Asterix,999999,1.0,5\n")
+        f.write("3,Asterix,999999,999000,1.0,5\n")
     monkeypatch.setattr(runner, "_env", real_env)
     resumed = runner.run(config, tmp_path / "crashed")
     assert resumed.status == "resumed"
     assert (resumed.dir / "episodes.csv").read_text() == (whole.dir / "episodes.csv").read_text()
     assert (resumed.dir / "metrics.csv").read_text() == (whole.dir / "metrics.csv").read_text()
+    assert (resumed.dir / "diagnostics.csv").read_text() == (whole.dir / "diagnostics.csv").read_text()
 
 
 def test_dqn_without_buffer_in_checkpoints_resumes_from_an_empty_buffer(

@@ -200,8 +200,9 @@ class Learner(Protocol):
     def set_run_length(self, total_steps: int) -> None: ...
 
     # what interventions use
-    def sample(self, n: int) -> Batch:
-        """A batch of ``n`` transitions from the rollout or replay buffer."""
+    def sample(self, n: int, rng: np.random.Generator | None = None) -> Batch:
+        """A batch of ``n`` transitions from the rollout or replay buffer; drawn with ``rng`` if given, which
+        leaves the learner's own random state (and so its training) untouched."""
         ...
 
     def losses(self, batch: Batch) -> dict[str, torch.Tensor]:

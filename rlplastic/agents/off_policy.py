@@ -107,10 +107,10 @@ class OffPolicyLearner(LearnerBase):
         keys = ("obs", "actions", "rewards", "next_obs", "terminated")
         return {k: torch.from_numpy(np.concatenate([r[i] for r in rows])[:n]) for i, k in enumerate(keys)}
 
-    def sample(self, n: int) -> Batch:
+    def sample(self, n: int, rng: np.random.Generator | None = None) -> Batch:
         if len(self.buffer) == 0:
             raise RuntimeError("the replay buffer is empty: sample() needs at least one iteration")
-        return self.buffer.sample(n)
+        return self.buffer.sample(n, rng)
 
     # --- checkpoints ------------------------------------------------------------------------------
     def replay_state(self) -> dict[str, Any]:

@@ -187,14 +187,14 @@ class PPO(LearnerBase):
     def _build(self, name: str) -> nn.Module:
         return self.family.build(name, self.arch)
 
-    def sample(self, n: int) -> Batch:
+    def sample(self, n: int, rng: np.random.Generator | None = None) -> Batch:
         if self._rollout is None or self._rollout.advantages is None:
             raise RuntimeError("the learner has no rollout yet: sample() needs at least one iteration")
-        return self._draw(self._rollout.flat(), n)
+        return self._draw(self._rollout.flat(), n, rng)
 
-    def _draw(self, batch: Batch, n: int) -> Batch:
+    def _draw(self, batch: Batch, n: int, rng: np.random.Generator | None = None) -> Batch:
         size = len(batch["returns"])
-        idx = torch.as_tensor(self._rng.choice(size, size=n, replace=n > size))
+        idx = torch.as_tensor((self._rng if rng is None else rng).choice(size, size=n, replace=n > size))
         return {k: v[idx] for k, v in batch.items()}
 
     def losses(self, batch: Batch) -> dict[str, torch.Tensor]:
@@ -343,7 +343,10 @@ class PPO(LearnerBase):
                     sums[k] = sums.get(k, 0.0) + float(v.detach())
                 count += 1
         self._iteration += 1
-        return {k: v / count for k, v in sums.items()} | {"learning_rate": self._lr}
+        return {k: v / count for k, v in sums.items()} | {
+            "learning_rate": self._lr,
+            "explained_variance": explained_variance(batch["values"], batch["returns"]),
+        }
 
     # --- checkpoints ------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -364,3 +367,10 @@ class PPO(LearnerBase):
             self._obs_norm.rms.load_state_dict(state["obs_norm"])
         if self._reward_norm is not None:
             self._reward_norm.load_state_dict(state["reward_norm"])
+
+
+def explained_variance(values: torch.Tensor, returns: torch.Tensor) -> float:
+    """1 − Var(returns − values) / Var(returns) over the rollout (CleanRL's statistic; NaN if the returns do not
+    vary): 1 is a perfect critic, ≤ 0 one no better than a constant."""
+    var = float(returns.var(unbiased=False))
+    return float("nan") if var == 0 else 1.0 - float((returns - values).var(unbiased=False)) / var

@@ -127,25 +127,27 @@ class FrameReplay:
         lookback = np.minimum(self.episode_pos[env, slot], self.stack - 1)
         return ((age >= 1) | done) & (age + lookback <= self.held - 1)
 
-    def sample(self, n: int) -> Batch:
-        """``n`` transitions drawn uniformly: obs, actions, rewards, next_obs, terminated."""
-        return self._gather(*self.draw(n))
+    def sample(self, n: int, rng: np.random.Generator | None = None) -> Batch:
+        """``n`` transitions drawn uniformly: obs, actions, rewards, next_obs, terminated. ``rng`` draws them
+        instead of the buffer's own generator (a diagnostic probe must not change what training samples)."""
+        return self._gather(*self.draw(n, rng))
 
-    def draw(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+    def draw(self, n: int, rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(env, slot) of ``n`` transitions drawn uniformly among those that can be sampled."""
+        rng = self._rng if rng is None else rng
         held = self.held
         if held < 2:
             raise RuntimeError("the replay buffer holds no complete transition yet")
-        env = self._rng.integers(0, self.num_envs, n)
-        age = self._rng.integers(0, held, n)
+        env = rng.integers(0, self.num_envs, n)
+        age = rng.integers(0, held, n)
         newest = (self.written - 1) % self.slots
         while True:
             slot = (newest - age) % self.slots
             bad = ~self._valid(age, env, slot)
             if not bad.any():
                 break
-            env[bad] = self._rng.integers(0, self.num_envs, int(bad.sum()))
-            age[bad] = self._rng.integers(0, held, int(bad.sum()))
+            env[bad] = rng.integers(0, self.num_envs, int(bad.sum()))
+            age[bad] = rng.integers(0, held, int(bad.sum()))
         return env, slot
 
     def _gather(self, env: np.ndarray, slot: np.ndarray) -> Batch:

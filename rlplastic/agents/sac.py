@@ -151,10 +151,14 @@ class SAC(OffPolicyLearner):
             return {c: F.mse_loss(self.networks[c](batch["obs"], batch["actions"]).float(), target) for c in CRITICS}
 
     def _actor_loss(self, obs: torch.Tensor) -> torch.Tensor:
+        return self._actor_terms(obs)[0]
+
+    def _actor_terms(self, obs: torch.Tensor) -> tuple[torch.Tensor, float]:
+        """The actor's loss and the policy's entropy estimate −E log π on ``obs``."""
         with autocast(self.cfg.precision):
             actions, log_pi = self.policy(obs)
             q = torch.min(*(self.networks[c](obs, actions) for c in CRITICS))
-            return (self.alpha * log_pi.float() - q.float()).mean()
+            return (self.alpha * log_pi.float() - q.float()).mean(), -float(log_pi.detach().float().mean())
 
     def losses(self, batch: Batch) -> dict[str, torch.Tensor]:
         return self._critic_losses(batch) | {"actor": self._actor_loss(batch["obs"])}
@@ -173,8 +177,8 @@ class SAC(OffPolicyLearner):
         for name in names:
             self.optimizers[name].step()
 
-    def _update_actor(self, obs: torch.Tensor, hooks: Hooks) -> float:
-        loss = self._actor_loss(obs)
+    def _update_actor(self, obs: torch.Tensor, hooks: Hooks) -> tuple[float, float]:
+        loss, entropy = self._actor_terms(obs)
         self._step(("actor",), loss, hooks)
         if self.cfg.autotune:
             with torch.no_grad(), autocast(self.cfg.precision):
@@ -183,11 +187,12 @@ class SAC(OffPolicyLearner):
             self.alpha_optimizer.zero_grad(set_to_none=True)
             alpha_loss.backward()
             self.alpha_optimizer.step()
-        return float(loss.detach())
+        return float(loss.detach()), entropy
 
     def update(self, hooks: Hooks) -> dict[str, float]:
         cfg = self.cfg
-        stats = {"critic_loss": float("nan"), "actor_loss": float("nan"), "alpha": float(self.alpha)}
+        nan = float("nan")
+        stats = {"critic_loss": nan, "actor_loss": nan, "entropy": nan, "alpha": float(self.alpha)}
         if not self.learning:
             return stats  # the same columns every iteration; NaN: no update yet
         for _ in range(cfg.gradient_steps):
@@ -199,7 +204,7 @@ class SAC(OffPolicyLearner):
             self.updates += 1
             if self.updates % cfg.policy_frequency == 0:  # delayed actor updates, compensated (CleanRL, TD3)
                 for _ in range(cfg.policy_frequency):
-                    stats["actor_loss"] = self._update_actor(batch["obs"], hooks)
+                    stats["actor_loss"], stats["entropy"] = self._update_actor(batch["obs"], hooks)
             if self.updates % cfg.target_network_frequency == 0:
                 self._polyak()
             hooks.after_update(self, self.updates)

@@ -21,9 +21,10 @@ import pandas as pd
 
 from rlplastic.bench.results import Run
 from rlplastic.metrics import aggregate, continual
+from rlplastic.metrics import dynamics as dyn
 from rlplastic.metrics.aggregate import Interval
 from rlplastic.metrics.scores import NormalisationError, describe, normaliser
-from rlplastic.metrics.visits import SCORES, WINDOW_FRACTION, curve, visit_scores
+from rlplastic.metrics.visits import SCORES, WINDOW_FRACTION, curve, visit_scores, window_steps
 
 BASELINES = ("none", "reset")
 FILES = ("leaderboard.md", "leaderboard.csv", "aggregates.csv", "scores.csv")
@@ -36,13 +37,14 @@ class Board:
     title: str
     methods: list[str]
     scores: pd.DataFrame  # one row per run and phase; raw SCORES and normalised n_<score> columns
-    curves: dict[str, list[np.ndarray]]  # method -> one normalised learning curve per run
+    curves: dict[tuple[str, int], np.ndarray]  # (method, seed) -> the run's normalised learning curve
     grid: np.ndarray
     phases: list  # the schedule (every run of the folder shares it)
     normalisation: str  # what 1.0 means, or why scores stay raw
     normalised: bool
     window: float
     reps: int
+    diagnostics: pd.DataFrame = field(default_factory=pd.DataFrame)  # pooled (layer "all") rows of every run
     aggregates: pd.DataFrame = field(default_factory=pd.DataFrame)
     dropped: list[str] = field(default_factory=list)  # phases left out of the aggregates (no episode ended)
 
@@ -54,7 +56,7 @@ def method_order(methods: list[str]) -> list[str]:
 
 def collect(runs: list[Run], title: str, window: float = WINDOW_FRACTION, reps: int = aggregate.REPS) -> Board:
     """Score every run of one experiment folder and normalise the scores."""
-    rows, raw_curves, grid = [], [], np.array([])
+    rows, raw_curves, grid, diagnostics = [], [], np.array([]), []
     for run in sorted(runs, key=lambda r: (r.method, r.seed)):
         episodes = run.episodes()
         for v in visit_scores(episodes, run.phases, window):
@@ -64,23 +66,51 @@ def collect(runs: list[Run], title: str, window: float = WINDOW_FRACTION, reps: 
             )
         grid, values = curve(episodes, run.phases, window)
         raw_curves.append((run, values))
+        measured = run.diagnostics()
+        diagnostics.append(measured[measured["layer"] == "all"].assign(method=run.method, seed=run.seed))
     scores = pd.DataFrame(rows)
     kind = str(runs[0].config["scores"])
     board = Board(
         title, method_order([r.method for r in runs]), scores, {}, grid, runs[0].phases, "", False, window, reps
     )
+    board.diagnostics = pd.concat(diagnostics, ignore_index=True)
     try:
         board.normalisation, board.normalised = describe(kind), True
         norm = _normalise(scores, kind)
         for run, values in raw_curves:
-            board.curves.setdefault(run.method, []).append(_normalise_curve(values, run, grid, norm))
+            board.curves[run.method, run.seed] = _normalise_curve(values, run, grid, norm)
     except NormalisationError as err:
         board.normalisation = f"raw returns (not normalised: {err})"
-        for score in SCORES:
+        for score in (*SCORES, "steepest_rise"):
             scores[f"n_{score}"] = scores[score]
         for run, values in raw_curves:
-            board.curves.setdefault(run.method, []).append(values)
+            board.curves[run.method, run.seed] = values
+    scores["recovery"] = _recovery(board)
     return board
+
+
+def method_curves(board: Board, method: str) -> np.ndarray:
+    """The normalised learning curves of ``method``'s runs, stacked (seeds, points)."""
+    return np.stack([c for (m, _), c in sorted(board.curves.items()) if m == method])
+
+
+def _recovery(board: Board) -> list[float]:
+    """Per run and phase after a switch: steps until the smoothed curve reaches ``RECOVERY`` × reset's mean
+    normalised end score on that phase (NaN on the first phase, without reset, or if never reached)."""
+    scores = board.scores
+    reset = scores[scores["method"] == "reset"].groupby("phase")["n_end"].mean()
+    starts = np.array([p.start for p in board.phases])
+    phase_of = np.searchsorted(starts, board.grid, side="right") - 1
+    out = []
+    for row in scores.itertuples(index=False):
+        phase = board.phases[row.phase]
+        if phase.index == 0 or phase.index not in reset.index:
+            out.append(np.nan)
+            continue
+        values = board.curves[row.method, row.seed][phase_of == phase.index]
+        width = window_steps(phase, board.window)
+        out.append(dyn.recovery_steps(values, width, dyn.RECOVERY * reset[phase.index]))
+    return out
 
 
 def _normalise(scores: pd.DataFrame, kind: str):
@@ -94,6 +124,9 @@ def _normalise(scores: pd.DataFrame, kind: str):
     for score in ("end", "start", "auc"):
         scores[f"n_{score}"] = apply(score)
     scores["n_gain"] = scores["n_end"] - scores["n_start"]
+    key = "base" if kind == "atari_human" else "task"
+    offset = [float(norm(t, 0.0)) for t in scores[key]]  # a slope scales with the normaliser; its offset cancels
+    scores["n_steepest_rise"] = np.subtract(apply("steepest_rise"), offset)
     return lambda task, base, values: norm(base if kind == "atari_human" else task, values)
 
 
@@ -168,6 +201,30 @@ def aggregates(board: Board) -> pd.DataFrame:
     return board.aggregates
 
 
+DYNAMICS = {
+    "plateau": "plateau (steps)",
+    "secondary_plateau": "secondary plateau (share)",
+    "n_steepest_rise": "steepest rise (per 1k steps)",
+    "recovery": "recovery (steps)",
+}
+
+
+def dynamics_summary(board: Board) -> pd.DataFrame:
+    """Per method, over the phases after a switch: plateau, secondary plateaus, steepest rise, recovery time
+    (averaged per seed over phases, then a t interval over seeds)."""
+    after = board.scores[board.scores["phase"] > 0].astype({"secondary_plateau": float})
+    rows = []
+    for method in board.methods:
+        mine = after[after["method"] == method]
+        row = {"method": method}
+        for column in DYNAMICS:
+            row |= _columns(
+                column, aggregate.mean_interval(continual.per_seed_mean(mine.dropna(subset=[column]), column))
+            )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def continual_summary(board: Board) -> pd.DataFrame:
     """Per method: start, end, gain, AUC, forward transfer and forgetting (each averaged per seed over phases,
     then a t interval over seeds)."""
@@ -190,12 +247,12 @@ def continual_summary(board: Board) -> pd.DataFrame:
 # ----- Markdown -----
 
 
-def _cell(value: float, low: float, high: float) -> str:
+def _cell(value: float, low: float, high: float, digits: int = 2) -> str:
     if not np.isfinite(value):
         return "—"
     if not (np.isfinite(low) and np.isfinite(high)):
-        return f"{value:.2f}"
-    return f"{value:.2f} [{low:.2f}, {high:.2f}]"
+        return f"{value:,.{digits}f}"
+    return f"{value:,.{digits}f} [{low:,.{digits}f}, {high:,.{digits}f}]"
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -232,6 +289,20 @@ def _aggregate_table(board: Board) -> list[str]:
             ]
         )
     return _table(["method", "seeds", *metrics], rows)
+
+
+def _dynamics_table(dynamics: pd.DataFrame) -> list[str]:
+    rows = [
+        [
+            r["method"],
+            *(
+                _cell(r[c], r[f"{c}_low"], r[f"{c}_high"], 0 if h.endswith("(steps)") else 2)
+                for c, h in DYNAMICS.items()
+            ),
+        ]
+        for _, r in dynamics.iterrows()
+    ]
+    return _table(["method", *DYNAMICS.values()], rows)
 
 
 def _summary_table(summary: pd.DataFrame) -> list[str]:
@@ -297,6 +368,15 @@ def markdown(board: Board, per_phase: pd.DataFrame, summary: pd.DataFrame, note:
         "",
         *_summary_table(summary),
         "",
+        "### Training dynamics after a switch",
+        "",
+        "Phases after the first, from each run's learning curve (smoothed over 3 bins; metrics/dynamics.py, after "
+        "Chen, Luo & Wang, arXiv 2410.20119): steps before the return starts to rise, the share of phases with a "
+        "second plateau between two rises, the steepest rise (normalised score per 1,000 steps) and the steps "
+        f"until the curve reaches {dyn.RECOVERY:.0%} of reset's mean end score on that phase.",
+        "",
+        *_dynamics_table(summary),
+        "",
     ]
     return "\n".join(lines)
 
@@ -305,7 +385,7 @@ def compute(board: Board) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every statistic of the board: the per-phase table and the per-method summary (aggregates go on the board)."""
     per_phase = gaps(board)
     aggregates(board)
-    return per_phase, continual_summary(board)
+    return per_phase, continual_summary(board).merge(dynamics_summary(board), on="method")
 
 
 def write(board: Board, per_phase: pd.DataFrame, text: str, folder: Path) -> None:

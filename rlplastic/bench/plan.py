@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from rlplastic import __version__, agents, envs, interventions
+from rlplastic.bench.diagnose import DiagnosticsConfig
 from rlplastic.bench.errors import UsageError
 from rlplastic.bench.overrides import by_section, check_section, keyword_defaults
 from rlplastic.envs import Phase, make_schedule
@@ -22,7 +23,8 @@ from rlplastic.envs.seeding import check_limits
 from rlplastic.metrics.scores import atari_reference
 from rlplastic.suites import BUDGET_KEYS, Preset, Suite, SuiteError, load_suite
 
-RUN_SECTIONS = ("suite", "budget", "env", "agent")
+DIAGNOSTIC_DEFAULTS = dataclasses.asdict(DiagnosticsConfig())
+RUN_SECTIONS = ("suite", "budget", "env", "agent", "diagnostics")
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class RunConfig:
     scores: str
     seed: int
     variants: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    diagnostics: dict[str, Any] = dataclasses.field(default_factory=lambda: dataclasses.asdict(DiagnosticsConfig()))
     version: str = __version__
     group_tag: str = ""
     method_tag: str = ""
@@ -192,6 +195,7 @@ def resolve(
         "budget": check_section("budget", sections.get("budget", {}), {k: getattr(b, k) for k in BUDGET_KEYS}),
         "env": check_section("env", sections.get("env", {}), _env_defaults(suite)),
         "agent": sections.get("agent", {}),
+        "diagnostics": check_section("diagnostics", sections.get("diagnostics", {}), DIAGNOSTIC_DEFAULTS),
     }
     tasks = run["suite"].get("tasks", suite.tasks)
     if not tasks:
@@ -238,6 +242,7 @@ def resolve(
         scores=suite.scores,
         seed=seed,
         variants=variants,
+        diagnostics=_diagnostics(run["diagnostics"]),
         group_tag=_tag({k: v for k, v in run.items() if v}),
         method_tag=_tag({p: o for p, o in given.items() if o}),
     )
@@ -248,6 +253,13 @@ def resolve(
 def _agent_config(agent: str, options: dict[str, Any]) -> Any:
     try:
         return agents.config_class(agent)(**options)
+    except (TypeError, ValueError) as err:
+        raise UsageError(f"invalid configuration: {err}") from err
+
+
+def _diagnostics(given: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return dataclasses.asdict(DiagnosticsConfig(**given))
     except (TypeError, ValueError) as err:
         raise UsageError(f"invalid configuration: {err}") from err
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rlplastic.bench.leaderboard import Board, metric_order
+from rlplastic.bench.leaderboard import Board, method_curves, metric_order
 from rlplastic.metrics import aggregate
 
 FILES = ("curves.png", "gap.png", "aggregates.png", "profiles.png")
@@ -69,7 +69,7 @@ def plot_curves(board: Board, path: Path) -> None:
     starts = np.array([p.start for p in board.phases])
     phase_of = np.searchsorted(starts, board.grid, side="right") - 1
     for method in board.methods:
-        centre, low, high = _band(np.stack(board.curves[method]))
+        centre, low, high = _band(method_curves(board, method))
         for p in range(len(board.phases)):  # one line per phase: a curve never bridges two tasks
             inside = phase_of == p
             x = board.grid[inside]
@@ -157,6 +157,48 @@ def plot_profiles(board: Board, path: Path) -> None:
     _save(fig, path)
 
 
+WHEN = {"cadence": 0, "before": 1, "after": 2, "end": 3}  # at one step: before the intervention, then after
+
+
+def plot_diagnostics(board: Board, folder: Path) -> list[Path]:
+    """One figure per network: every pooled diagnostic over training, seed mean per method, task boundaries; at
+    a switch the line joins the values just before and just after the intervention."""
+    plt = _pyplot()
+    colours = _colours(board.methods)
+    written = []
+    frame = board.diagnostics.assign(order=board.diagnostics["when"].map(WHEN))
+    for network, rows in frame.groupby("network", sort=True):
+        quantities = list(dict.fromkeys(rows["quantity"]))
+        cols = 4
+        fig, axes = plt.subplots(-(-len(quantities) // cols), cols, figsize=(14, 2.4 * -(-len(quantities) // cols)))
+        for ax, quantity in zip(axes.flat, quantities, strict=False):
+            mine = rows[rows["quantity"] == quantity]
+            for method in board.methods:
+                means = mine[mine["method"] == method].groupby(["step", "order"])["value"].mean()
+                if len(means):
+                    ax.plot(
+                        means.index.get_level_values(0),
+                        means.to_numpy(),
+                        color=colours[method],
+                        lw=1.2,
+                        marker=".",
+                        ms=3,
+                        label=method,
+                    )
+            for phase in board.phases[1:]:
+                ax.axvline(phase.start, color="grey", lw=0.5, ls="--", zorder=0)
+            ax.set_title(quantity, fontsize=9)
+            ax.tick_params(labelsize=7)
+        for ax in list(axes.flat)[len(quantities) :]:
+            ax.axis("off")
+        axes.flat[0].legend(fontsize=7)
+        fig.suptitle(f"{board.title}: diagnostics of {network} (seed mean; dashed: task switches)", fontsize=10)
+        path = folder / f"diagnostics_{network}.png"
+        _save(fig, path)
+        written.append(path)
+    return written
+
+
 def _save(fig, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -174,7 +216,8 @@ def write(board: Board, per_phase: pd.DataFrame, folder: Path) -> list[Path]:
         written += [folder / "aggregates.png", folder / "profiles.png"]
         plot_aggregates(board, written[-2])
         plot_profiles(board, written[-1])
-    for name in FILES:  # a plot this board does not support must not survive from an earlier build
-        if folder / name not in written:
-            (folder / name).unlink(missing_ok=True)
+    written += plot_diagnostics(board, folder)
+    for old in [*(folder / n for n in FILES), *folder.glob("diagnostics_*.png")]:
+        if old not in written:  # a plot this board does not support must not survive from an earlier build
+            old.unlink(missing_ok=True)
     return written

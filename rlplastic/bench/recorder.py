@@ -19,13 +19,14 @@ from typing import Any
 
 from rlplastic.bench.errors import UsageError
 from rlplastic.bench.faults import fault
-from rlplastic.bench.layout import EPISODES, METRICS, TENSORBOARD
+from rlplastic.bench.layout import DIAGNOSTICS, EPISODES, METRICS, TENSORBOARD
 from rlplastic.bench.store import temporary
 from rlplastic.envs import Phase
 from rlplastic.envs.episodes import Episode
 
 EPISODE_FIELDS = ["phase", "task", "step", "start", "return", "length"]  # step: where it ended; start: began
-RECORDS = (EPISODES, METRICS)
+DIAGNOSTIC_FIELDS = ["phase", "task", "step", "when", "network", "layer", "quantity", "value"]  # long: any quantity
+RECORDS = (EPISODES, METRICS, DIAGNOSTICS)
 FIXED = ("phase", "task", "step")  # the columns of a metrics row that are not statistics
 
 
@@ -78,13 +79,16 @@ def check_records(run_dir: Path) -> None:
             raise _damaged(path, len(rows) + 2, "the last line is cut")
 
 
-def cut_back(path: Path, max_step: int) -> None:
-    """Keep only the rows whose ``step`` is at most ``max_step``; the file is replaced atomically, so a crash
-    during the cut leaves either the old file or the new one."""
+def cut_back(path: Path, max_step: int, next_phase: int | None = None) -> None:
+    """Keep only the rows whose ``step`` is at most ``max_step``; with ``next_phase`` (a checkpoint taken at a
+    phase's end) rows at ``max_step`` that belong to ``next_phase`` or later go too: they were written at that
+    phase's start (its switch diagnostics) and will be written again. The file is replaced atomically, so a
+    crash during the cut leaves either the old file or the new one."""
     if not path.exists():
         return
     header, rows = read_rows(path)
-    kept = [r for r in rows if int(r["step"]) <= max_step]
+    late = next_phase if next_phase is not None else math.inf
+    kept = [r for r in rows if int(r["step"]) < max_step or (int(r["step"]) == max_step and int(r["phase"]) < late)]
     fd, tmp = temporary(path)
     with os.fdopen(fd, "w", newline="") as f:
         if header:
@@ -108,6 +112,7 @@ class Recorder:
         from torch.utils.tensorboard import SummaryWriter
 
         self._episodes, self._episode_writer = self._open(run_dir / EPISODES, EPISODE_FIELDS)
+        self._diagnostics, self._diagnostic_writer = self._open(run_dir / DIAGNOSTICS, DIAGNOSTIC_FIELDS)
         self._metrics_path = run_dir / METRICS
         self._metrics = None
         self._metric_writer: csv.DictWriter | None = None
@@ -147,7 +152,16 @@ class Recorder:
         self._tb.add_scalar("speed/steps_per_s", steps_per_s, step)
         self.flush()
 
+    def diagnostics(self, phase: Phase, step: int, when: str, rows: list[tuple[str, str, str, float]]) -> None:
+        """Diagnostic rows (network, layer, quantity, value) measured at ``step``; ``when`` says at what point."""
+        base = {"phase": phase.index, "task": phase.task, "step": step, "when": when}
+        records = [base | {"network": n, "layer": layer, "quantity": q, "value": v} for n, layer, q, v in rows]
+        self._diagnostic_writer.writerows(records)
+        write_diagnostic_events(self._tb, step, records)
+        self._diagnostics.flush()
+
     def flush(self) -> None:
+        self._diagnostics.flush()
         self._episodes.flush()
         if self._metrics is not None:
             self._metrics.flush()
@@ -156,6 +170,7 @@ class Recorder:
     def close(self) -> None:
         self.flush()
         self._episodes.close()
+        self._diagnostics.close()
         if self._metrics is not None:
             self._metrics.close()
         self._tb.close()
@@ -171,22 +186,28 @@ def write_metric_events(tb: Any, step: int, stats: dict[str, float]) -> None:
         tb.add_scalar(f"train/{key}", value, step)
 
 
+def write_diagnostic_events(tb: Any, step: int, records: list[dict[str, Any]]) -> None:
+    for r in records:
+        where = "" if r["layer"] == "all" else f"layer{r['layer']}/"
+        tb.add_scalar(f"diag/{r['network']}/{where}{r['quantity']}", float(r["value"]), step)
+
+
 def rebuild_tensorboard(run_dir: Path) -> None:
     """Replace the run's TensorBoard events by events written from its (cut back) CSV records, in order."""
     from torch.utils.tensorboard import SummaryWriter
 
     shutil.rmtree(run_dir / TENSORBOARD, ignore_errors=True)
-    events: list[tuple[int, int, Any]] = []  # (step, order, write)
-    if (run_dir / EPISODES).exists():
-        for i, row in enumerate(read_rows(run_dir / EPISODES)[1]):
-            events.append((int(row["step"]), 2 * i, ("episode", row)))
-    if (run_dir / METRICS).exists():
-        for i, row in enumerate(read_rows(run_dir / METRICS)[1]):
-            events.append((int(row["step"]), 2 * i + 1, ("metrics", row)))
+    # At one step a run writes episodes, then its metrics row, then diagnostics: the rebuilt events keep that order.
+    events: list[tuple[int, int, int, str, dict[str, str]]] = []  # (step, kind order, row order, kind, row)
+    for rank, (name, kind) in enumerate(((EPISODES, "episode"), (METRICS, "metrics"), (DIAGNOSTICS, "diagnostics"))):
+        if (run_dir / name).exists():
+            events += [(int(row["step"]), rank, i, kind, row) for i, row in enumerate(read_rows(run_dir / name)[1])]
     tb = SummaryWriter(str(run_dir / TENSORBOARD))
-    for step, _, (kind, row) in sorted(events, key=lambda e: (e[0], e[1] % 2, e[1])):
+    for step, _, _, kind, row in sorted(events, key=lambda e: e[:3]):
         if kind == "episode":
             write_episode_events(tb, row["task"], step, float(row["return"]))
-        else:
+        elif kind == "metrics":
             write_metric_events(tb, step, {k: _number(v) for k, v in row.items() if k not in FIXED})
+        else:
+            write_diagnostic_events(tb, step, [row])
     tb.close()

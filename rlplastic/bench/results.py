@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from rlplastic.bench.errors import UsageError
-from rlplastic.bench.layout import CONFIG, DONE, EPISODES
+from rlplastic.bench.layout import CONFIG, DIAGNOSTICS, DONE, EPISODES
 from rlplastic.envs.schedule import Phase, make_schedule
 
 SHARED = (
@@ -34,6 +34,7 @@ SHARED = (
     "agent_options",
     "scores",
     "variants",
+    "diagnostics",
     "version",
 )
 """Settings every run of one experiment folder shares (method and seed vary)."""
@@ -84,6 +85,16 @@ class Run:
         if frame[["step", "start", "return"]].isna().any().any():
             raise UsageError(f"{path} has empty fields; delete the run folder {self.dir} to rerun it")
         return frame
+
+    def diagnostics(self) -> pd.DataFrame:
+        """The run's diagnostics rows (empty where it measured none)."""
+        path = self.dir / DIAGNOSTICS
+        if not path.exists() or path.stat().st_size == 0:
+            return pd.DataFrame(columns=["phase", "step", "when", "network", "layer", "quantity", "value"])
+        try:
+            return pd.read_csv(path, dtype={"layer": str})
+        except (OSError, ValueError) as err:
+            raise UsageError(f"{path} cannot be read ({err}); delete the run folder {self.dir} to rerun it") from err
 
 
 def _load(config_path: Path) -> Run:

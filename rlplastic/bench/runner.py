@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from rlplastic import agents, interventions
+from rlplastic.bench.diagnose import Diagnostics, DiagnosticsConfig
 from rlplastic.bench.display import PROGRESS
 from rlplastic.bench.plan import RunConfig
 from rlplastic.bench.recorder import RECORDS, DamagedRecords, Recorder, cut_back, rebuild_tensorboard
@@ -187,10 +188,11 @@ class LoggedEnv:
 
 @dataclass
 class _Checkpoints:
-    """Where and how often this run saves its state."""
+    """Where and how often this run saves its state (and the diagnostics' state with it)."""
 
     store: RunStore
     every_s: float
+    diagnostics: Diagnostics | None
     last: float = 0.0
 
     def save(
@@ -209,6 +211,7 @@ class _Checkpoints:
                 "phase": phase,
                 "iteration": iteration,
                 "actions": actions,
+                "diagnostics": self.diagnostics.state_dict() if self.diagnostics else None,
             }
         )
         self.last = time.monotonic()
@@ -246,6 +249,7 @@ def _train_phase(
         recorder.episode(ph, step, step - ep.length * env.num_envs, ep)
         progress.episode(ph, ep)
 
+    diagnostics = checkpoints.diagnostics
     for k in range(first, iterations):
         step = learner.global_step
         boundary = Boundary(
@@ -255,37 +259,49 @@ def _train_phase(
             switch=k == 0 and phase.index > 0,
             probe=lambda n: _probe(config, phase, learner, n),
         )
-        act_at_boundary(method, learner, boundary)
+        if boundary.switch and diagnostics:
+            act = lambda b=boundary: act_at_boundary(method, learner, b)  # noqa: E731
+            diagnostics.at_switch(learner, phase, step, act, recorder.diagnostics)
+        else:
+            act_at_boundary(method, learner, boundary)
         learner.collect(on_episode)
         stats = learner.update(method)
         means.add(stats)
-        if learner.global_step % learner.log_every == 0 or k == iterations - 1:
-            step = learner.global_step
-            recorder.update(phase, step, means.pop(list(stats)), progress.update(phase, step))
-            if k < iterations - 1 and checkpoints.due():
-                recorder.flush()
-                checkpoints.save(learner, method, phase.index, k + 1, env.log())
+        now = learner.global_step
+        logged = now % learner.log_every == 0 or k == iterations - 1
+        if logged:
+            recorder.update(phase, now, means.pop(list(stats)), progress.update(phase, now))
+        if diagnostics and k < iterations - 1 and diagnostics.due(step, now):  # a phase's end: the switch's "before"
+            diagnostics.at(learner, phase, now, "cadence", recorder.diagnostics)
+        if logged and k < iterations - 1 and checkpoints.due():
+            recorder.flush()
+            checkpoints.save(learner, method, phase.index, k + 1, env.log())
     env.close()
 
 
-def _restore(store: RunStore, method: interventions.Intervention, learner: agents.Learner) -> dict[str, Any] | None:
+def _restore(
+    store: RunStore, method: interventions.Intervention, learner: agents.Learner, diagnostics: Diagnostics | None
+) -> dict[str, Any] | None:
     """Load the last checkpoint (None if there is none) and cut the records back to it. A phase-end checkpoint
     is loaded here; one from inside a phase is returned for ``_train_phase`` to load after replaying."""
     checkpoint = store.load_checkpoint()
-    step = 0
+    step, next_phase = 0, None
     if checkpoint is not None:
         method.load_state_dict(checkpoint["method"], learner)  # first: it may rebuild structure (injection)
         step = checkpoint["learner"]["global_step"]
         if checkpoint["iteration"] == 0:
             learner.load_state_dict(checkpoint["learner"])
             torch.set_rng_state(checkpoint["torch_rng"])
+            next_phase = checkpoint["phase"]
+        if diagnostics and checkpoint.get("diagnostics") is not None:
+            diagnostics.load_state_dict(checkpoint["diagnostics"])
     for name in RECORDS:
         if checkpoint is not None and not (store.dir / name).exists():
             raise DamagedRecords(
                 f"{store.dir / name} is missing but the checkpoint is at step {step}; delete the run folder "
                 f"{store.dir} to rerun that run"
             )
-        cut_back(store.dir / name, step)
+        cut_back(store.dir / name, step, next_phase)
     rebuild_tensorboard(store.dir)
     return checkpoint
 
@@ -321,7 +337,9 @@ def _run_locked(config: RunConfig, store: RunStore, checkpoint_minutes: float) -
     learner = agents.make(config.agent, config.agent_options, spec, config.seed, method)
     method.attach(learner)
     learner.set_run_length(config.total_steps)
-    checkpoint = _restore(store, method, learner)
+    settings = DiagnosticsConfig(**config.diagnostics)
+    diagnostics = Diagnostics(settings, learner, config.seed) if settings.enabled else None
+    checkpoint = _restore(store, method, learner, diagnostics)
     first, status, resume = 0, "ran", None
     if checkpoint is not None:
         first, status = checkpoint["phase"], "resumed"
@@ -329,13 +347,15 @@ def _run_locked(config: RunConfig, store: RunStore, checkpoint_minutes: float) -
     start_step = checkpoint["learner"]["global_step"] if checkpoint else 0
     recorder = Recorder(store.dir)
     progress = _Progress(config, store.dir / PROGRESS, start_step)
-    checkpoints = _Checkpoints(store, checkpoint_minutes * 60, time.monotonic())
+    checkpoints = _Checkpoints(store, checkpoint_minutes * 60, diagnostics, time.monotonic())
     start = time.perf_counter()
     try:
         for phase in phases[first:]:
             _train_phase(config, phase, learner, method, recorder, progress, checkpoints, resume)
             resume = None
             _check_finite(learner, f"at the end of phase {phase.label}")
+            if diagnostics and phase.index == len(phases) - 1:
+                diagnostics.at(learner, phase, learner.global_step, "end", recorder.diagnostics)
             recorder.flush()
             checkpoints.save(learner, method, phase.index + 1, 0)
     finally:

@@ -29,12 +29,12 @@ from rlplastic import checks
 from rlplastic.agents import Learner
 from rlplastic.interventions.base import Boundary, Intervention
 from rlplastic.interventions.units import ActivationRecorder, replace_units, unit_activity
+from rlplastic.metrics.diagnostics import normalised_scores
 
 
 def dormant_units(activity: torch.Tensor, tau: float) -> torch.Tensor:
     """Indices of units whose normalised score E|h_i| / (mean_k E|h_k| + 1e-9) is at most ``tau``."""
-    score = activity / (activity.mean() + 1e-9)
-    return torch.nonzero(score <= tau).flatten()
+    return torch.nonzero(normalised_scores(activity) <= tau).flatten()
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,12 @@ import torch
 from torch import nn
 
 from rlplastic.agents.networks import HiddenLayer
+from rlplastic.metrics.diagnostics import activity
 
 
 def unit_activity(h: HiddenLayer, act: torch.Tensor) -> torch.Tensor:
     """Mean |activation| of each unit over the batch (and positions, and CReLU's two copies)."""
-    per_channel = act.abs().transpose(0, 1).reshape(act.shape[1], -1).mean(1)
-    return per_channel.view(h.copies, h.units).mean(0)
+    return activity(act, h.copies)
 
 
 def unit_mean(h: HiddenLayer, act: torch.Tensor) -> torch.Tensor:

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from rlplastic.envs.schedule import Phase
+from rlplastic.metrics import dynamics as dyn
 
 WINDOW_FRACTION = 0.05
 """Default window: the last (first) 5 % of a phase. A fraction, not a count of rollouts, so it means the same
@@ -31,7 +32,8 @@ SCORES = ("end", "start", "auc", "gain")
 
 @dataclass(frozen=True)
 class Visit:
-    """The scores of one phase of one run; ``visit`` counts the visits to its task (1 = first)."""
+    """The scores of one phase of one run; ``visit`` counts the visits to its task (1 = first). The training
+    dynamics (``metrics/dynamics.py``) come from the phase's binned learning curve."""
 
     phase: int
     task: str
@@ -41,10 +43,27 @@ class Visit:
     auc: float
     gain: float
     episodes: int
+    plateau: float
+    secondary_plateau: bool
+    steepest_rise: float
 
 
 def window_steps(phase: Phase, fraction: float = WINDOW_FRACTION) -> int:
     return max(1, round(phase.steps * fraction))
+
+
+def _in_phase(episodes: pd.DataFrame, phase: Phase) -> pd.DataFrame:
+    return episodes[(episodes["step"] > phase.start) & (episodes["step"] <= phase.end)]
+
+
+def bins(mine: pd.DataFrame, phase: Phase, w: int) -> np.ndarray:
+    """The mean return of the episodes ending in each ``w``-wide step bin of the phase (NaN where none did)."""
+    count = -(-phase.steps // w)
+    index = np.minimum((mine["step"].to_numpy() - phase.start - 1) // w, count - 1)
+    values = np.full(count, np.nan)
+    means = mine.groupby(index)["return"].mean()
+    values[means.index.to_numpy(dtype=int)] = means.to_numpy()
+    return values
 
 
 def visit_scores(episodes: pd.DataFrame, phases: list[Phase], fraction: float = WINDOW_FRACTION) -> list[Visit]:
@@ -54,13 +73,22 @@ def visit_scores(episodes: pd.DataFrame, phases: list[Phase], fraction: float = 
     out = []
     for phase in phases:
         seen[phase.task] = seen.get(phase.task, 0) + 1
-        mine = episodes[(episodes["step"] > phase.start) & (episodes["step"] <= phase.end)]
+        mine = _in_phase(episodes, phase)
         w = window_steps(phase, fraction)
+        curve_bins = bins(mine, phase, w)
         end, start = _end(mine, phase, w), _start(mine, phase, w)
-        out.append(
-            Visit(phase.index, phase.task, seen[phase.task], end, start, _auc(mine, phase, w), end - start, len(mine))
-        )
+        auc = float(np.nanmean(curve_bins)) if np.isfinite(curve_bins).any() else np.nan
+        dynamics = dynamics_of(curve_bins, w) if len(mine) else (np.nan, False, np.nan)
+        out.append(Visit(phase.index, phase.task, seen[phase.task], end, start, auc, end - start, len(mine), *dynamics))
     return out
+
+
+def dynamics_of(curve_bins: np.ndarray, w: int) -> tuple[float, bool, float]:
+    return (
+        dyn.plateau_steps(curve_bins, w),
+        dyn.secondary_plateau(curve_bins),
+        dyn.steepest_rise(curve_bins, w),
+    )
 
 
 def _end(mine: pd.DataFrame, phase: Phase, w: int) -> float:
@@ -77,28 +105,15 @@ def _start(mine: pd.DataFrame, phase: Phase, w: int) -> float:
     return float((early if len(early) else mine.sort_values("start", kind="stable").head(1))["return"].mean())
 
 
-def _auc(mine: pd.DataFrame, phase: Phase, w: int) -> float:
-    if mine.empty:
-        return np.nan
-    bins = np.minimum((mine["step"].to_numpy() - phase.start - 1) // w, (phase.steps - 1) // w)
-    return float(mine.groupby(bins)["return"].mean().mean())
-
-
 def curve(
     episodes: pd.DataFrame, phases: list[Phase], fraction: float = WINDOW_FRACTION
 ) -> tuple[np.ndarray, np.ndarray]:
-    """A learning curve on a fixed grid: for each phase's ``window``-wide step bins, the bin's centre and the mean
-    return of the episodes that ended in it (NaN where none did). Curves of runs of one schedule share the grid,
-    so they can be averaged across seeds."""
+    """A learning curve on a fixed grid: the centres of every phase's ``window``-wide step bins and the bins'
+    mean returns (``bins``). Curves of runs of one schedule share the grid, so they can be averaged."""
     xs, ys = [], []
     for phase in phases:
         w = window_steps(phase, fraction)
-        count = -(-phase.steps // w)
-        mine = episodes[(episodes["step"] > phase.start) & (episodes["step"] <= phase.end)]
-        bins = np.minimum((mine["step"].to_numpy() - phase.start - 1) // w, count - 1)
-        values = np.full(count, np.nan)
-        means = mine.groupby(bins)["return"].mean()
-        values[means.index.to_numpy(dtype=int)] = means.to_numpy()
-        xs.append(phase.start + (np.arange(count) + 0.5) * w)
+        values = bins(_in_phase(episodes, phase), phase, w)
+        xs.append(phase.start + (np.arange(len(values)) + 0.5) * w)
         ys.append(values)
     return np.concatenate(xs), np.concatenate(ys)
