@@ -49,16 +49,20 @@ def _band(curves: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _boundaries(ax, board: Board) -> None:
+    """Dashed lines at the switches, each phase's task written inside the axes (vertical for long schedules)."""
+    many = len(board.phases) > 6
     for phase in board.phases:
         ax.axvline(phase.start, color="grey", lw=0.6, ls="--", zorder=0)
+        transform = ax.get_xaxis_transform()
         ax.text(
             phase.start,
-            1.0,
+            0.99,
             f" {phase.task}",
-            transform=ax.get_xaxis_transform(),
+            transform=transform,
             fontsize=7,
-            va="bottom",
-            rotation=0 if len(board.phases) <= 8 else 45,
+            va="top",
+            rotation=90 if many else 0,
+            color="dimgrey",
         )
 
 
@@ -78,7 +82,7 @@ def plot_curves(board: Board, path: Path) -> None:
     _boundaries(ax, board)
     ax.set_xlabel("agent steps")
     ax.set_ylabel("normalised return" if board.normalised else "return")
-    ax.set_title(f"{board.title}: learning curves (seed mean, 95 % CI)", pad=14)
+    ax.set_title(f"{board.title}: learning curves (seed mean, 95 % CI)", fontsize=10)
     ax.legend(fontsize=8, ncol=min(len(board.methods), 6), loc="best")
     fig.text(
         0.01,

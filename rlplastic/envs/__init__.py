@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from rlplastic.agents.learner import VectorEnv
 
 ENV_KINDS = ("atari", "minatar", "dmc")
-VARIANT_KEYS = ("task", "env", "permute_obs", "permute_actions", "reward_scale")
+VARIANT_KEYS = ("task", "env", "permute_obs", "permute_actions", "reward_scale", "random_reward")
 
 
 def adapter(kind: str) -> type:
@@ -43,7 +43,9 @@ def make_env(
     from rlplastic.envs.perturb import Perturbation, PerturbedEnv  # after the agents' seam: it builds StepResults
 
     env = adapter(kind)(variant["task"], len(seeds), seeds, **(options | variant["env"]))
-    perturbation = Perturbation(variant["permute_obs"], variant["permute_actions"], variant["reward_scale"])
+    perturbation = Perturbation(
+        variant["permute_obs"], variant["permute_actions"], variant["reward_scale"], variant["random_reward"]
+    )
     return env if perturbation.identity else PerturbedEnv(env, perturbation)
 
 

@@ -10,6 +10,10 @@ are different tasks (the permuted-input protocols of Dohare et al. 2024, arXiv 2
   the actuator perm[j].
 - ``reward_scale``: the learner's reward is multiplied by it; episode returns stay in the task's raw score so
   results remain comparable across variants.
+- ``random_reward``: the learner's reward is replaced by a fixed random function of the observation reached,
+  tanh(w · x / sqrt(D)) with w ~ N(0, 1) drawn from the seed (D: observation size), in (−1, 1): training on it
+  is pre-training on random targets (Lyle et al., arXiv 2204.09560) for a warm-start protocol. Episode returns
+  stay the game's raw score.
 A seed of -1 means no permutation.
 """
 
@@ -29,10 +33,12 @@ class Perturbation:
     permute_obs: int = NONE
     permute_actions: int = NONE
     reward_scale: float = 1.0
+    random_reward: int = NONE
 
     @property
     def identity(self) -> bool:
-        return self.permute_obs == NONE and self.permute_actions == NONE and self.reward_scale == 1.0
+        unchanged = self.permute_obs == self.permute_actions == self.random_reward == NONE
+        return unchanged and self.reward_scale == 1.0
 
 
 def permutation(seed: int, size: int) -> np.ndarray:
@@ -52,6 +58,10 @@ class PerturbedEnv:
         if perturbation.permute_obs != NONE:
             size = int(np.prod(env.obs_shape[-2:])) if len(env.obs_shape) >= 2 else env.obs_shape[0]
             self._obs_perm = permutation(perturbation.permute_obs, size)
+        self._reward_weights = None
+        if perturbation.random_reward != NONE:
+            size = int(np.prod(env.obs_shape))
+            self._reward_weights = np.random.default_rng([perturbation.random_reward, size]).standard_normal(size)
         self._action_perm = None
         if perturbation.permute_actions != NONE:
             size = env.action_spec.n or env.action_spec.dim
@@ -77,9 +87,17 @@ class PerturbedEnv:
     def reset(self) -> np.ndarray:
         return self.observe(self.env.reset())
 
+    def reward(self, r: StepResult) -> np.ndarray:
+        """The learner's reward: the game's, scaled, or the random function of the observation reached."""
+        if self._reward_weights is None:
+            return (r.reward * self.scale).astype(np.float32)
+        reached = np.where(r.done.reshape(-1, *[1] * (r.obs.ndim - 1)), r.final_obs, r.obs)
+        x = reached.reshape(len(reached), -1).astype(np.float64)
+        return (np.tanh(x @ self._reward_weights / np.sqrt(x.shape[1])) * self.scale).astype(np.float32)
+
     def step(self, actions: np.ndarray) -> StepResult:
         r = self.env.step(self.act(actions))
-        reward = (r.reward * self.scale).astype(np.float32)
+        reward = self.reward(r)
         return StepResult(self.observe(r.obs), reward, r.terminated, r.truncated, self.observe(r.final_obs), r.episodes)
 
     def close(self) -> None:

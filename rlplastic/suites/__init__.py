@@ -137,9 +137,10 @@ def _variant(data: dict[str, Any], where: str) -> dict[str, Any]:
         "env": dict(_require(data, "env", dict, where)) if "env" in data else {},
         "permute_obs": data.get("permute_obs", -1),
         "permute_actions": data.get("permute_actions", -1),
+        "random_reward": data.get("random_reward", -1),
         "reward_scale": data.get("reward_scale", 1.0),
     }
-    for key in ("permute_obs", "permute_actions"):
+    for key in ("permute_obs", "permute_actions", "random_reward"):
         if not isinstance(variant[key], int) or isinstance(variant[key], bool) or variant[key] < -1:
             raise SuiteError(f"{where}: {key} must be a seed >= 0 (or -1 for none), not {variant[key]!r}")
     scale = variant["reward_scale"]
@@ -190,6 +191,41 @@ def parse_suite(data: dict[str, Any], source: str) -> Suite:
 def load_suite(name_or_path: str) -> Suite:
     """Read and validate a suite by shipped name or TOML path."""
     path = resolve_path(name_or_path)
+    data, text = _read(path, [])
+    suite = parse_suite(data, str(path))
+    return dataclasses.replace(suite, sha256=hashlib.sha256(text.encode()).hexdigest())
+
+
+INHERITED_NOT = ("name", "description", "tasks", "variants")  # what a suite that extends another must say itself
+
+
+def _read(path: Path, chain: list[Path]) -> tuple[dict[str, Any], str]:
+    """The TOML content of ``path`` with ``extends = "SUITE"`` resolved: the named suite's tables (agents,
+    budgets, env options, presets, scores, env) are inherited, key by key, unless this file sets them; its name,
+    description, tasks and variants are not. The text returned covers every file read (for the SHA-256)."""
+    if path.resolve() in chain:
+        raise SuiteError(f"suite file {path}: 'extends' forms a cycle ({' -> '.join(map(str, [*chain, path]))})")
+    data, text = _parse(path)
+    base = data.pop("extends", None)
+    if base is None:
+        return data, text
+    if not isinstance(base, str):
+        raise SuiteError(f"suite file {path}: extends must name a suite or a .toml path, not {base!r}")
+    relative = base.endswith(".toml") and not Path(base).is_absolute()
+    parent, parent_text = _read(resolve_path(str(path.parent / base) if relative else base), [*chain, path.resolve()])
+    inherited = {k: v for k, v in parent.items() if k not in INHERITED_NOT}
+    return _merge(inherited, data), parent_text + "\n" + text
+
+
+def _merge(base: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
+    """``own`` over ``base``, table by table (a value in ``own`` replaces; a table merges)."""
+    out = dict(base)
+    for key, value in own.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def _parse(path: Path) -> tuple[dict[str, Any], str]:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
@@ -201,11 +237,9 @@ def load_suite(name_or_path: str) -> Suite:
             f"suite file {path} cannot be read ({err.strerror}); check the path and its permissions"
         ) from err
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as err:
         raise SuiteError(f"suite file {path} is not valid TOML ({err}); fix the file") from err
-    suite = parse_suite(data, str(path))
-    return dataclasses.replace(suite, sha256=hashlib.sha256(text.encode()).hexdigest())
 
 
 def _name(data: dict[str, Any], source: str) -> str:

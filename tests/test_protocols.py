@@ -1,0 +1,107 @@
+"""The plasticity protocols: suites that extend others, fixed permutations that differ across phases, random
+rewards that are a fixed function of the observation, and each shipped protocol running its smoke budget."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rlplastic.bench.cli import main
+from rlplastic.envs import make_env
+from rlplastic.envs.perturb import permutation
+from rlplastic.suites import SuiteError, load_suite
+
+PROTOCOLS = ("permuted", "warmstart", "cminatar")
+
+
+def test_a_suite_extends_another_but_names_its_own_tasks() -> None:
+    minatar, permuted = load_suite("minatar"), load_suite("permuted")
+    assert permuted.agents == minatar.agents and permuted.env_options == minatar.env_options
+    assert permuted.tasks == [f"SI-p{i:02d}" for i in range(1, 11)] and permuted.name == "permuted"
+    assert set(permuted.variants) == set(permuted.tasks) and "high_replay" in permuted.presets
+    assert permuted.budgets["short"].steps_per_phase == 100_000  # its own budget, not minatar's 500k
+    for name in PROTOCOLS:
+        assert "measures" in load_suite(name).description or "plasticity" in load_suite(name).description
+
+
+def test_extends_refuses_a_cycle_and_reads_paths_beside_the_file(tmp_path: Path) -> None:
+    (tmp_path / "a.toml").write_text('extends = "b.toml"\n')
+    (tmp_path / "b.toml").write_text('extends = "a.toml"\n')
+    with pytest.raises(SuiteError, match="cycle"):
+        load_suite(str(tmp_path / "a.toml"))
+    (tmp_path / "c.toml").write_text('extends = "minatar"\nname = "c"\ntasks = ["Breakout"]\n')
+    (tmp_path / "d.toml").write_text('extends = "c.toml"\nname = "d"\ntasks = ["Asterix"]\n')
+    d = load_suite(str(tmp_path / "d.toml"))
+    assert d.tasks == ["Asterix"] and d.agents == load_suite("minatar").agents
+
+
+def _first_obs(suite: str, task: str) -> np.ndarray:
+    loaded = load_suite(suite)
+    env = make_env(
+        loaded.env,
+        task if task not in loaded.variants else loaded.variants[task]["task"],
+        np.array([7]),
+        loaded.env_options,
+        loaded.variants.get(task),
+    )
+    obs = env.reset()
+    env.close()
+    return obs
+
+
+def test_each_phase_is_a_fixed_permutation_of_the_game_different_across_phases() -> None:
+    plain = _first_obs("minatar", "SpaceInvaders")
+    first, again, second = (_first_obs("permuted", t) for t in ("SI-p01", "SI-p01", "SI-p02"))
+    assert np.array_equal(first, again)  # fixed: the same phase sees the same permutation
+    perm1, perm2 = permutation(1, 100), permutation(2, 100)
+    assert sorted(perm1) == list(range(100)) and not np.array_equal(perm1, perm2)
+    flat = plain.reshape(*plain.shape[:-2], -1)  # MinAtar: channels x 10 x 10 pixel positions
+    assert np.array_equal(first, flat[..., perm1].reshape(plain.shape))
+    assert np.array_equal(second, flat[..., perm2].reshape(plain.shape))
+    assert not np.array_equal(first, second) and first.sum() == plain.sum()
+
+
+def test_random_rewards_are_a_fixed_function_of_the_observation() -> None:
+    loaded = load_suite("warmstart")
+    variant = loaded.variants["SI-random-reward"]
+    envs = [make_env("minatar", "SpaceInvaders", np.array([3, 4]), loaded.env_options, variant) for _ in range(2)]
+    plain = make_env("minatar", "SpaceInvaders", np.array([3, 4]), loaded.env_options)
+    for env in (*envs, plain):
+        env.reset()
+    rng = np.random.default_rng(0)
+    rewards, game = [], []
+    for _ in range(200):
+        actions = rng.integers(0, 6, 2)
+        a, b, p = (env.step(actions) for env in (*envs, plain))
+        assert np.array_equal(a.reward, b.reward)
+        rewards.append(a.reward)
+        game.append(p.reward)
+        assert [e.ret for e in a.episodes] == [e.ret for e in p.episodes]  # returns stay the game's score
+    rewards, game = np.concatenate(rewards), np.concatenate(game)
+    assert np.all(np.abs(rewards) < 1) and len(np.unique(rewards)) > 20 and not np.allclose(rewards, game)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("suite", PROTOCOLS)
+def test_each_protocol_runs_its_smoke_budget(suite: str, tmp_path: Path) -> None:
+    assert main(["--suite", suite, "--method", "none", "--no-baselines", "--quiet", "--out", str(tmp_path)]) == 0
+    (run,) = tmp_path.glob(f"{suite}/*/none/seed_0")
+    assert (run / "DONE").exists()
+    assert len({line.split(",")[0] for line in (run / "metrics.csv").read_text().splitlines()[1:]}) == len(
+        load_suite(suite).tasks
+    )
+
+
+def test_the_high_replay_preset_makes_four_updates_per_step() -> None:
+    from conftest import trained_learner
+
+    from rlplastic.bench.plan import plan
+
+    (config,) = plan("minatar", ["none"], [0], "smoke", {}, preset="high_replay")
+    assert config.agent == "dqn" and config.agent_options["gradient_steps"] == 4
+    one = trained_learner(agent="dqn", iterations=100, learning_starts=32)
+    four = trained_learner(agent="dqn", iterations=100, learning_starts=32, gradient_steps=4)
+    assert one.global_step == four.global_step == 100
+    assert four.updates == 4 * one.updates > 0  # replay ratio 4: four updates where the default makes one
