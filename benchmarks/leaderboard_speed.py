@@ -78,8 +78,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         write_runs(out, args.methods, args.seeds, args.phases)
-        table = timed(lambda: report.build(out, figures=False))
-        plot = timed(lambda: report.build(out, tables=False))
+        table = timed(lambda: report.build(out, report.Options(figures=False)))
+        plot = timed(lambda: report.build(out, report.Options(tables=False)))
     print(f"{args.methods} methods x {args.seeds} seeds x {args.phases} phases, {aggregate.REPS:,} resamples:")
     print(f"  table (read, score, every statistic, write): {table:.1f} s")
     print(f"  plot (the same, plus four figures):          {plot:.1f} s")

@@ -208,7 +208,7 @@ def _main(args: argparse.Namespace) -> int:
     if any(r.status not in ("failed", "busy") for r in results):
         note = SMOKE_WARNING if args.budget == "smoke" else f"Command: {PROG} {' '.join(sys.argv[1:])}"
         groups = {r.dir.parent.parent for r in results}  # every run ever trained there, not only this command's
-        for text, written in report.build(args.out, note=note, only=groups):
+        for text, written in report.build(args.out, report.Options(note=note), only=groups):
             print()
             print(text)
             print("written: " + ", ".join(str(p) for p in written))

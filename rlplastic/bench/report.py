@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from rlplastic.bench import leaderboard, plots
@@ -27,40 +28,36 @@ def _title(run: Run) -> str:
     return " / ".join(p for p in parts if p) + f" ({schedule})"
 
 
-def build_group(
-    runs: list[Run],
-    unfinished: int,
-    note: str = "",
-    window: float = WINDOW_FRACTION,
-    reps: int = REPS,
-    tables: bool = True,
-    figures: bool = True,
-) -> tuple[str, list[Path]]:
+@dataclass(frozen=True)
+class Options:
+    """What to build and how: the note under the title, the score window (a fraction of a phase), bootstrap
+    resamples, and whether to write the tables and the figures."""
+
+    note: str = ""
+    window: float = WINDOW_FRACTION
+    reps: int = REPS
+    tables: bool = True
+    figures: bool = True
+
+
+def build_group(runs: list[Run], unfinished: int, options: Options) -> tuple[str, list[Path]]:
     """The leaderboard of one experiment folder: its Markdown and the files written there."""
     group = runs[0].group
-    board = leaderboard.collect(runs, _title(runs[0]), window, reps)
+    board = leaderboard.collect(runs, _title(runs[0]), options.window, options.reps)
     per_phase, summary = leaderboard.compute(board)
-    note = note or (SMOKE if runs[0].config["budget"] == "smoke" else "")
+    note = options.note or (SMOKE if runs[0].config["budget"] == "smoke" else "")
     note = (note + "\n" if note else "") + f"Rebuild: `{PROG} table --out {group.parent.parent}`."
     text = leaderboard.markdown(board, per_phase, summary, note, unfinished)
     written = []
-    if tables:
+    if options.tables:
         leaderboard.write(board, per_phase, text, group)
         written += [group / name for name in leaderboard.FILES]
-    if figures:
+    if options.figures:
         written += plots.write(board, per_phase, group)
     return text, written
 
 
-def build(
-    out: Path,
-    note: str = "",
-    window: float = WINDOW_FRACTION,
-    reps: int = REPS,
-    tables: bool = True,
-    figures: bool = True,
-    only: set[Path] | None = None,
-) -> list[tuple[str, list[Path]]]:
+def build(out: Path, options: Options = Options(), only: set[Path] | None = None) -> list[tuple[str, list[Path]]]:
     """Leaderboards of every experiment folder under ``out`` (or of the folders in ``only``)."""
     finished, unfinished = find_runs(out)
     out_of = {}
@@ -70,10 +67,7 @@ def build(
     if only is not None:
         wanted = {folder.resolve() for folder in only}
         groups = {g: r for g, r in groups.items() if g.resolve() in wanted}
-    return [
-        build_group(runs, out_of.get(group, 0), note, window, reps, tables, figures)
-        for group, runs in sorted(groups.items())
-    ]
+    return [build_group(runs, out_of.get(group, 0), options) for group, runs in sorted(groups.items())]
 
 
 def build_parser() -> Parser:
@@ -110,9 +104,8 @@ def main(argv: list[str]) -> int:
             raise UsageError(f"--window must be a fraction in (0, 1], not {args.window}")
         if args.reps < 100:
             raise UsageError(f"--reps must be at least 100, not {args.reps}")
-        boards = build(
-            args.out, window=args.window, reps=args.reps, tables=args.what == "table", figures=args.what == "plot"
-        )
+        what = Options(window=args.window, reps=args.reps, tables=args.what == "table", figures=args.what == "plot")
+        boards = build(args.out, what)
         if not boards:
             raise UsageError(f"no finished run under --out {args.out}; train some with {PROG} --suite ... --out")
     except UsageError as err:
