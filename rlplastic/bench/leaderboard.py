@@ -6,7 +6,9 @@ keep the agent learning across task switches better than the baselines, and how 
   Student-t intervals over seeds;
 - across phases, IQM / mean / median / optimality gap of normalised end scores and the probability of
   improvement over ``none`` and ``reset``, with 95 % stratified bootstrap intervals (``metrics/aggregate.py``);
-- within phases and across revisits: start, end, gain, AUC, forward transfer and forgetting.
+- within phases and across revisits: start, end, gain, AUC, forward transfer and forgetting;
+- training dynamics after a switch (``metrics/dynamics.py``): plateau, secondary plateaus, steepest rise,
+  recovery time.
 Written as ``leaderboard.md`` (what a person reads), ``leaderboard.csv`` (per method and phase),
 ``aggregates.csv``, ``scores.csv`` (per run and phase, raw and normalised) and the plots of ``plots.py``.
 """
