@@ -20,7 +20,11 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
 @pytest.mark.parametrize(
     "args,expected",
     [
-        (["--suite", "pong"], "unknown suite 'pong'; valid suites: atari, humanoid, minatar, slippery, walker"),
+        (
+            ["--suite", "pong"],
+            "unknown suite 'pong'; valid suites: atari, cminatar, humanoid, minatar, permuted, slippery, walker, "
+            "warmstart",
+        ),
         (
             ["--suite", "minatar", "--method", "magic"],
             "unknown method 'magic'; valid methods: none, reset, fire",
@@ -111,10 +115,17 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
             ["--suite", "minatar", "--method", "headreset", "--set", "headreset.layers=3"],
             "headreset.layers must be one of 1, 2",
         ),
-        ([], "--suite is required; valid suites: atari, humanoid, minatar, slippery, walker"),
+        (
+            [],
+            "--suite is required; valid suites: atari, cminatar, humanoid, minatar, permuted, slippery, walker, "
+            "warmstart",
+        ),
         (["--suite", "minatar", "--agent", "a2c"], "unknown agent 'a2c'; valid agents: ppo, dqn, sac"),
         (["--suite", "minatar", "--agent", "sac"], "suite 'minatar' defines no options for agent 'sac'"),
-        (["--suite", "minatar", "--preset", "fire_dqn"], "suite 'minatar' has no preset 'fire_dqn'; its presets: none"),
+        (
+            ["--suite", "minatar", "--preset", "fire_dqn"],
+            "suite 'minatar' has no preset 'fire_dqn'; its presets: high_replay",
+        ),
         (["--suite", "atari", "--agent", "ppo", "--preset", "fire_dqn"], "preset 'fire_dqn' is for agent 'dqn'"),
         (["--suite", "minatar", "--first-seed", "999", "--seeds", "2"], "seed 1000 is outside 0..999"),
         (

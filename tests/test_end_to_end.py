@@ -166,5 +166,6 @@ def test_continuous_suites_run_every_agent(
             "env": {"friction": 0.1},
             "permute_obs": -1,
             "permute_actions": -1,
+            "random_reward": -1,
             "reward_scale": 1.0,
         }
