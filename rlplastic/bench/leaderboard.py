@@ -96,13 +96,17 @@ def method_curves(board: Board, method: str) -> np.ndarray:
     return np.stack([c for (m, _), c in sorted(board.curves.items()) if m == method])
 
 
+def grid_phases(board: Board) -> np.ndarray:
+    """The phase index of every point of the learning-curve grid."""
+    return np.searchsorted([p.start for p in board.phases], board.grid, side="right") - 1
+
+
 def _recovery(board: Board) -> list[float]:
     """Per run and phase after a switch: steps until the smoothed curve reaches ``RECOVERY`` × reset's mean
     normalised end score on that phase (NaN on the first phase, without reset, or if never reached)."""
     scores = board.scores
     reset = scores[scores["method"] == "reset"].groupby("phase")["n_end"].mean()
-    starts = np.array([p.start for p in board.phases])
-    phase_of = np.searchsorted(starts, board.grid, side="right") - 1
+    phase_of = grid_phases(board)
     out = []
     for row in scores.itertuples(index=False):
         phase = board.phases[row.phase]

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rlplastic.bench.leaderboard import Board, method_curves, metric_order
+from rlplastic.bench.leaderboard import Board, grid_phases, method_curves, metric_order
 from rlplastic.metrics import aggregate
 
 FILES = ("curves.png", "gap.png", "aggregates.png", "profiles.png")
@@ -70,8 +70,7 @@ def plot_curves(board: Board, path: Path) -> None:
     plt = _pyplot()
     colours = _colours(board.methods)
     fig, ax = plt.subplots(figsize=(10, 4.8))
-    starts = np.array([p.start for p in board.phases])
-    phase_of = np.searchsorted(starts, board.grid, side="right") - 1
+    phase_of = grid_phases(board)
     for method in board.methods:
         centre, low, high = _band(method_curves(board, method))
         for p in range(len(board.phases)):  # one line per phase: a curve never bridges two tasks

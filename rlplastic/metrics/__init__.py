@@ -1,1 +1,1 @@
-"""Metrics: score normalisation and end-of-phase returns (plasticity diagnostics come later)."""
+"""Metrics: per-visit scores, continual metrics, aggregate statistics, normalisation, diagnostics, dynamics."""
