@@ -4,7 +4,7 @@ Same game (Pong, full 18-action set), same hyper-parameters (CleanRL's ``dqn_ata
 1 env, an update of batch 32 every 4 steps, Adam lr 1e-4, target update every 1000 steps), same Nature-CNN
 and replay capacity, on this machine's CPU threads; only the implementations differ. Both first fill
 ``--warmup`` steps, then the timed steps all include updates. Each measurement runs in a fresh process, so
-rlplastic's allocator tuning (``rlplastic/bench/allocator.py``, applied by its runner) cannot speed up SB3 or
+rlplastic's allocator tuning (``rlplastic/agents/allocator.py``, applied by every learner) cannot speed up SB3 or
 be left out for rlplastic. rlplastic is measured as shipped (fp32) and with ``agent.precision = "bf16"``.
 Prints steps/s and the ratios. Target (issue 6): >= 2x SB3.
 
@@ -20,7 +20,6 @@ from versus_sb3 import compare
 
 from rlplastic import agents
 from rlplastic.agents.learner import train
-from rlplastic.bench.allocator import tune_allocator
 from rlplastic.envs import make_env
 from rlplastic.envs.seeding import env_seeds
 from rlplastic.suites import load_suite
@@ -36,7 +35,6 @@ def options(warmup: int) -> dict:
 
 def ours(warmup: int, steps: int, precision: str = "fp32") -> float:
     """Steps/s of rlplastic's DQN over ``steps`` agent steps after ``warmup`` steps without updates."""
-    tune_allocator()
     suite = load_suite("atari")
     opts = options(warmup) | {"precision": precision}
     env = make_env("atari", GAME, env_seeds(0, 0, opts["num_envs"]), suite.env_options)

@@ -3,8 +3,8 @@
 Same task (dm_control humanoid-stand, state observations), same networks (256x256 ReLU actor and twin critics),
 batch 256, one gradient step per environment step, learned temperature, on this machine's CPU threads; only the
 implementations differ. Both first act ``--warmup`` steps without updates, then every timed step includes an
-update. Each measurement runs in a fresh process, so rlplastic's allocator tuning (``rlplastic/bench/allocator.py``,
-applied by its runner) cannot speed up SB3 or be left out for rlplastic. rlplastic is measured as shipped (fp32)
+update. Each measurement runs in a fresh process, so rlplastic's allocator tuning (``rlplastic/agents/allocator.py``,
+applied by every learner) cannot speed up SB3 or be left out for rlplastic. rlplastic is measured as shipped (fp32)
 and with ``agent.precision = "bf16"``. Prints steps/s and the ratios. Target (issue 7): >= 2x SB3.
 
     pip install -e ".[bench]" && python benchmarks/sac_speed.py [--steps 1500] [--repeats 2]
@@ -18,7 +18,6 @@ from versus_sb3 import compare
 
 from rlplastic import agents
 from rlplastic.agents.learner import train
-from rlplastic.bench.allocator import tune_allocator
 from rlplastic.envs import make_env
 from rlplastic.envs.seeding import env_seeds
 from rlplastic.suites import load_suite
@@ -34,7 +33,6 @@ def options(warmup: int) -> dict:
 
 def ours(warmup: int, steps: int, precision: str = "fp32") -> float:
     """Steps/s of rlplastic's SAC over ``steps`` agent steps after ``warmup`` steps without updates."""
-    tune_allocator()
     opts = options(warmup) | {"precision": precision}
     env = make_env("dmc", TASK, env_seeds(0, 0, 1), {})
     learner = agents.make("sac", opts, agents.env_spec(env), seed=0)

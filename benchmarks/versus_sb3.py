@@ -7,18 +7,19 @@ import argparse
 import statistics
 from collections.abc import Callable
 from multiprocessing import get_context
+from typing import Any
 
 import torch
 
-Measure = Callable[..., float]
+Measure = Callable[..., Any]
 
 
-def _threads_then(func: Measure, *args: object) -> float:
+def _threads_then(func: Measure, *args: object) -> Any:
     torch.set_num_threads(2)
     return func(*args)
 
 
-def measure(func: Measure, *args: object) -> float:
+def measure(func: Measure, *args: object) -> Any:
     """One measurement in a fresh process (so allocator settings and warm caches never leak between them)."""
     with get_context("spawn").Pool(1) as pool:
         return pool.apply(_threads_then, (func, *args))

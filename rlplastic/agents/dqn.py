@@ -142,7 +142,7 @@ class DQN(OffPolicyLearner):
         return max(cfg.end_e, cfg.start_e + slope * (self.global_step - start))
 
     def _act(self, obs: np.ndarray, epsilon: float) -> np.ndarray:
-        with torch.no_grad():
+        with torch.inference_mode():
             greedy = self.net(torch.from_numpy(obs)).argmax(1).numpy()
         explore = self._rng.random(len(obs)) < epsilon
         random = self._rng.integers(0, self.num_actions, len(obs))

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from rlplastic.agents.allocator import tune_allocator
 from rlplastic.envs.episodes import Episode
 from rlplastic.envs.schedule import Phase
 
@@ -305,6 +306,7 @@ class LearnerBase:
     restarted_buffer: bool = False  # agents with a replay buffer override this
 
     def _setup(self, spec: EnvSpec, seed: int, hooks: Hooks | None, arch: ArchSpec) -> Hooks:
+        tune_allocator()  # speed only: large update tensors stay on the heap (see agents/allocator.py)
         self.spec = spec
         self.obs_shape = spec.obs_shape
         self.num_actions = spec.action_spec.n

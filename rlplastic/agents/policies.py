@@ -45,9 +45,9 @@ class CategoricalActorCritic:
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Log-probability of ``actions``, the policy's entropy per sample, and the state value."""
         logits, value = nets["actor_critic"](obs)
-        logp = torch.log_softmax(logits, dim=-1)
+        logp = torch.log_softmax(logits.float(), dim=-1)  # fp32 even under bf16 autocast: ratios need it
         entropy = -(logp.exp() * logp).sum(-1)
-        return logp.gather(1, actions[:, None]).squeeze(1), entropy, value
+        return logp.gather(1, actions[:, None]).squeeze(1), entropy, value.float()
 
 
 class GaussianActorCritic:
@@ -78,8 +78,9 @@ class GaussianActorCritic:
         self, nets: Networks, obs: torch.Tensor, actions: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         mean, log_std = nets["actor"](obs)
+        mean, log_std = mean.float(), log_std.float()  # fp32 even under bf16 autocast: ratios need it
         entropy = (0.5 + 0.5 * math.log(2 * math.pi) + log_std).sum(-1)
-        return self._log_prob(mean, log_std, actions), entropy, nets["critic"](obs)
+        return self._log_prob(mean, log_std, actions), entropy, nets["critic"](obs).float()
 
 
 def policy_family(spec: EnvSpec) -> CategoricalActorCritic | GaussianActorCritic:

@@ -14,6 +14,9 @@ nothing to do with plasticity; ``"none"`` keeps it constant. The rate of an iter
 progress before its rollout, so the first update uses the full rate and the last one a small positive rate.
 Episodes cut by a time limit (truncated, not terminated) bootstrap from the value of their final observation
 (as stable-baselines3 does); CleanRL treats them as terminal, which only matters for time-limited tasks.
+Speed options that change no algorithm: ``precision = "bf16"`` runs the update's network forward passes under
+bf16 autocast (log-probabilities, losses, gradients' accumulation and Adam stay fp32; rollouts act in fp32);
+rollouts run under ``torch.inference_mode``.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from torch import nn
 
 from rlplastic import checks
 from rlplastic.agents.learner import (
+    PRECISIONS,
     Batch,
     EnvSpec,
     EpisodeCallback,
@@ -37,6 +41,7 @@ from rlplastic.agents.learner import (
     VectorEnv,
     adam,
     all_parameters,
+    autocast,
 )
 from rlplastic.agents.networks import ACTIVATIONS, ENCODERS, ArchSpec
 from rlplastic.agents.normalize import ObsNormalizer, RewardScaler
@@ -70,6 +75,7 @@ class PPOConfig:
     encoder: str = "nature_cnn"
     activation: str = "relu"
     obs_scale: float = 1.0 / 255.0
+    precision: str = "fp32"
 
     @property
     def batch_size(self) -> int:
@@ -93,6 +99,7 @@ class PPOConfig:
         checks.non_negative("agent", checks.fields(self, "clip_coef", "ent_coef", "vf_coef"))
         checks.one_of("agent", "encoder", self.encoder, ENCODERS)
         checks.one_of("agent", "activation", self.activation, ACTIVATIONS)
+        checks.one_of("agent", "precision", self.precision, PRECISIONS)
         if self.batch_size % self.num_minibatches:
             raise ValueError("agent.num_envs * agent.num_steps must be divisible by agent.num_minibatches")
 
@@ -210,7 +217,8 @@ class PPO(LearnerBase):
     # --- training ---------------------------------------------------------------------------------
     def _loss_terms(self, batch: Batch) -> dict[str, torch.Tensor]:
         cfg = self.cfg
-        logprob, entropy, value = self.family.evaluate(self.networks, batch["obs"], batch["actions"])
+        with autocast(cfg.precision):
+            logprob, entropy, value = self.family.evaluate(self.networks, batch["obs"], batch["actions"])
         entropy = entropy.mean()
         logratio = logprob - batch["logprobs"]
         ratio = logratio.exp()
@@ -279,7 +287,7 @@ class PPO(LearnerBase):
             obs_t = torch.from_numpy(obs)
             ro.obs[t] = obs_t
             ro.dones[t] = done
-            with torch.no_grad():
+            with torch.inference_mode():  # no autograd bookkeeping; the rollout's buffers stay normal tensors
                 action, logprob, value = self.family.act(self.networks, obs_t)
             ro.actions[t], ro.logprobs[t], ro.values[t] = action, logprob, value
             result = env.step(self._env_actions(action))
@@ -289,11 +297,11 @@ class PPO(LearnerBase):
             if cut.any():
                 idx = np.flatnonzero(cut)
                 final = torch.from_numpy(self._observe(result.final_obs[idx], update=False))
-                with torch.no_grad():
+                with torch.inference_mode():
                     ro.rewards[t, idx] += cfg.gamma * self.family.value(self.networks, final)
             obs = self._observe(result.obs, update=learning)
             done = torch.from_numpy(result.done.astype(np.float32))
-        with torch.no_grad():
+        with torch.inference_mode():
             next_value = self.family.value(self.networks, torch.from_numpy(obs))
         gae(ro, next_value, done, cfg.gamma, cfg.gae_lambda)
         return obs

@@ -129,7 +129,7 @@ class SAC(OffPolicyLearner):
         return y * self.action_scale + self.action_bias, log_prob.sum(1)
 
     def _policy_actions(self, obs: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
+        with torch.inference_mode():
             return self.policy(torch.from_numpy(obs))[0].numpy()
 
     def _explore(self, obs: np.ndarray) -> np.ndarray:

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import torch
 
-from rlplastic.bench.allocator import tune_allocator
 from rlplastic.bench.display import Display
 from rlplastic.bench.errors import UsageError
 from rlplastic.bench.plan import RunConfig
@@ -42,7 +41,6 @@ def _safe_run(config: RunConfig, out: Path, threads: int, minutes: float, wait: 
     """Run one configuration; a failure becomes a result with its one-line reason, never a lost batch. With
     ``wait``, a run another process holds is waited for instead of reported busy."""
     torch.set_num_threads(threads)
-    tune_allocator()
     try:
         while True:
             result = run(config, out, minutes)

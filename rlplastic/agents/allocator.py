@@ -4,8 +4,11 @@ A Nature-CNN update allocates and frees tensors of megabytes each step. With gli
 those go to fresh ``mmap`` pages every time: about 128k minor page faults per PPO iteration here, and a bf16
 autocast update becomes slower than fp32 (measured: DQN batch-32 update 19 ms bf16 vs 16 ms fp32). Keeping
 such blocks on the heap (mmap threshold 256 MiB, trim threshold 1 GiB, top pad 256 MiB; the
-``MALLOC_*`` settings of ``shared/reference/environment-notes.md``, applied with ``mallopt`` at run start)
+``MALLOC_*`` settings of ``shared/reference/environment-notes.md``, applied with ``mallopt``)
 cuts the faults to about 4k and the update to 15 ms fp32, 11 ms bf16. It changes no number, only speed.
+
+Every learner applies them when it is built (``LearnerBase._setup``), so a user never exports variables and
+scripts that train outside the harness get them too. They are process-wide and idempotent.
 """
 
 from __future__ import annotations
