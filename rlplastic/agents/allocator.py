@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 
 M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3
 SETTINGS = {M_MMAP_THRESHOLD: 256 << 20, M_TRIM_THRESHOLD: 1 << 30, M_TOP_PAD: 256 << 20}
 
 
+@functools.cache  # once per process: find_library runs subprocesses, and the settings are process-wide
 def tune_allocator() -> bool:
     """Apply the settings to this process; False where the C library is not glibc (nothing changes)."""
     name = ctypes.util.find_library("c")
