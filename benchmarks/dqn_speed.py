@@ -5,8 +5,8 @@ Same game (Pong, full 18-action set), same hyper-parameters (CleanRL's ``dqn_ata
 and replay capacity, on this machine's CPU threads; only the implementations differ. Both first fill
 ``--warmup`` steps, then the timed steps all include updates. Each measurement runs in a fresh process, so
 rlplastic's allocator tuning (``rlplastic/agents/allocator.py``, applied by every learner) cannot speed up SB3 or
-be left out for rlplastic. rlplastic is measured as shipped (fp32) and with ``agent.precision = "bf16"``.
-Prints steps/s and the ratios. Target (issue 6): >= 2x SB3.
+be left out for rlplastic. rlplastic is measured as shipped (fp32) and with ``agent.precision = "bf16"`` where the
+CPU has native bf16 (``--bf16``: anyway). Prints steps/s and the ratios. Target (issue 6): >= 2x SB3.
 
     pip install -e ".[bench]" && python benchmarks/dqn_speed.py [--steps 4000] [--repeats 2]
 """

@@ -5,7 +5,8 @@ batch 256, one gradient step per environment step, learned temperature, on this 
 implementations differ. Both first act ``--warmup`` steps without updates, then every timed step includes an
 update. Each measurement runs in a fresh process, so rlplastic's allocator tuning (``rlplastic/agents/allocator.py``,
 applied by every learner) cannot speed up SB3 or be left out for rlplastic. rlplastic is measured as shipped (fp32)
-and with ``agent.precision = "bf16"``. Prints steps/s and the ratios. Target (issue 7): >= 2x SB3.
+and with ``agent.precision = "bf16"`` where the CPU has native bf16 (``--bf16``: anyway). Prints steps/s and the
+ratios. Target (issue 7): >= 2x SB3.
 
     pip install -e ".[bench]" && python benchmarks/sac_speed.py [--steps 1500] [--repeats 2]
 """

@@ -12,8 +12,9 @@ Deliberate choices for continual learning, each an option:
   steps need exploration again; ``"run"`` decays once over the whole run.
 - Episodes cut by a time limit or by a task switch bootstrap from their final observation; only a real
   termination (game over) ends the return. CleanRL's Atari script never sees a truncation.
-- ``precision = "bf16"`` runs the update's forward passes under bf16 autocast (about 1.4x faster updates on
-  this CPU; the loss, optimiser and acting stay fp32); the default ``"fp32"`` keeps CleanRL's numerics.
+- ``precision = "bf16"`` runs the update's forward passes under bf16 autocast (faster only on CPUs with
+  native bf16, see ``agents/precision.py``; the loss, optimiser and acting stay fp32); the default ``"fp32"``
+  keeps CleanRL's numerics.
 
 Named presets live in the suite files: the FIRE paper's DQN (arXiv 2602.08040: lr 6.25e-5, target update
 2000, 4 envs, replay ratio 0.25, one intervention at the midpoint) and Young & Tian's MinAtar DQN
@@ -31,19 +32,18 @@ from torch import nn
 
 from rlplastic import checks
 from rlplastic.agents.learner import (
-    PRECISIONS,
     Batch,
     EnvSpec,
     Hooks,
     StepResult,
     VectorEnv,
     adam,
-    autocast,
     frozen_copy,
 )
 from rlplastic.agents.networks import ArchSpec, QNetwork
 from rlplastic.agents.off_policy import OffPolicyLearner, check_common
 from rlplastic.agents.optim import CenteredRMSprop
+from rlplastic.agents.precision import PRECISIONS, autocast
 from rlplastic.envs import Phase
 
 

@@ -270,17 +270,6 @@ def frozen_copy(net: nn.Module) -> nn.Module:
     return target
 
 
-PRECISIONS = ("fp32", "bf16")
-
-
-def autocast(precision: str) -> torch.autocast:
-    """The context a training forward pass runs in: fp32, or bf16 autocast (matmuls and convolutions in
-    bfloat16, reductions and the loss in fp32; ~1.4x faster updates on this CPU's AVX512-BF16)."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"agent.precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
-    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16")
-
-
 def all_parameters(optimizer: torch.optim.Optimizer) -> list[nn.Parameter]:
     return [p for g in optimizer.param_groups for p in g["params"]]
 

@@ -15,8 +15,8 @@ progress before its rollout, so the first update uses the full rate and the last
 Episodes cut by a time limit (truncated, not terminated) bootstrap from the value of their final observation
 (as stable-baselines3 does); CleanRL treats them as terminal, which only matters for time-limited tasks.
 Speed options that change no algorithm: ``precision = "bf16"`` runs the update's network forward passes under
-bf16 autocast (log-probabilities, losses, gradients' accumulation and Adam stay fp32; rollouts act in fp32);
-rollouts run under ``torch.inference_mode``.
+bf16 autocast (log-probabilities, losses, gradients' accumulation and Adam stay fp32; rollouts act in fp32;
+faster only on CPUs with native bf16, see ``agents/precision.py``); rollouts run under ``torch.inference_mode``.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from torch import nn
 
 from rlplastic import checks
 from rlplastic.agents.learner import (
-    PRECISIONS,
     Batch,
     EnvSpec,
     EpisodeCallback,
@@ -41,11 +40,11 @@ from rlplastic.agents.learner import (
     VectorEnv,
     adam,
     all_parameters,
-    autocast,
 )
 from rlplastic.agents.networks import ACTIVATIONS, ENCODERS, ArchSpec
 from rlplastic.agents.normalize import ObsNormalizer, RewardScaler
 from rlplastic.agents.policies import policy_family
+from rlplastic.agents.precision import PRECISIONS, autocast
 from rlplastic.envs.schedule import Phase
 
 

@@ -18,7 +18,8 @@ optimiser state. ``hooks.after_update`` is called once per update step (a critic
 steps).
 
 Deliberate deviations: none in the algorithm. Options beyond CleanRL: ``precision = "bf16"`` (forward passes
-of the update under bf16 autocast), ``gradient_steps``/``train_frequency`` for other replay ratios.
+of the update under bf16 autocast; faster only with native bf16, see ``agents/precision.py``),
+``gradient_steps``/``train_frequency`` for other replay ratios.
 """
 
 from __future__ import annotations
@@ -32,9 +33,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from rlplastic import checks
-from rlplastic.agents.learner import PRECISIONS, Batch, EnvSpec, Hooks, adam, autocast, frozen_copy
+from rlplastic.agents.learner import Batch, EnvSpec, Hooks, adam, frozen_copy
 from rlplastic.agents.networks import ArchSpec, SoftQNetwork, SquashedGaussianActor
 from rlplastic.agents.off_policy import OffPolicyLearner, check_common
+from rlplastic.agents.precision import PRECISIONS, autocast
 
 CRITICS = ("q1", "q2")
 
@@ -69,8 +71,7 @@ class SACConfig:
         return self.train_frequency * self.num_envs
 
     def __post_init__(self) -> None:
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"agent.precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}")
+        checks.one_of("agent", "precision", self.precision, PRECISIONS)
         check_common(self)
         checks.counts("agent", checks.fields(self, "policy_frequency"))
         checks.positive("agent", checks.fields(self, "policy_lr", "q_lr", "adam_eps"))
