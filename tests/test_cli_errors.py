@@ -22,8 +22,8 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
     [
         (
             ["--suite", "pong"],
-            "unknown suite 'pong'; valid suites: atari, cminatar, humanoid, minatar, permuted, slippery, walker, "
-            "warmstart",
+            "unknown suite 'pong'; valid suites: atari, cminatar, humanoid, minatar, permuted, scrambled, slippery, "
+            "walker, warmstart",
         ),
         (
             ["--suite", "minatar", "--method", "magic"],
@@ -117,8 +117,8 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
         ),
         (
             [],
-            "--suite is required; valid suites: atari, cminatar, humanoid, minatar, permuted, slippery, walker, "
-            "warmstart",
+            "--suite is required; valid suites: atari, cminatar, humanoid, minatar, permuted, scrambled, slippery, "
+            "walker, warmstart",
         ),
         (["--suite", "minatar", "--agent", "a2c"], "unknown agent 'a2c'; valid agents: ppo, dqn, sac"),
         (["--suite", "minatar", "--agent", "sac"], "suite 'minatar' defines no options for agent 'sac'"),

@@ -100,6 +100,8 @@ SUITE = {"env": "dmc", "tasks": ["a"], "budgets": {"smoke": {"steps_per_phase": 
         ({"env": {}}, "missing key 'task'"),
         ({"task": "walker-walk", "permute_obs": -2}, "permute_obs must be a seed >= 0"),
         ({"task": "walker-walk", "permute_actions": 1.5}, "permute_actions must be a seed >= 0"),
+        ({"task": "walker-walk", "permute_entries": "x"}, "permute_entries must be a seed >= 0"),
+        ({"task": "walker-walk", "permute_obs": 1, "permute_entries": 2}, "set only one"),
         ({"task": "walker-walk", "reward_scale": 0}, "reward_scale must be a finite number > 0"),
         ({"task": "walker-walk", "env": 3}, "'env' must be a dict"),
     ],

@@ -32,7 +32,11 @@ def build_parser() -> argparse.ArgumentParser:
         "Rebuild leaderboards from run folders alone (no training): python -m rlplastic.bench table --out results, "
         "and the plots: python -m rlplastic.bench plot --out results (see table --help).",
     )
-    p.add_argument("--suite", help="a shipped suite (atari, minatar) or the path of your own suite .toml file")
+    p.add_argument(
+        "--suite",
+        help=f"a shipped suite ({', '.join(available_suites())}; --list describes them) or the path of your own "
+        "suite .toml file",
+    )
     p.add_argument(
         "--method",
         default="fire",

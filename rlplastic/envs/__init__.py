@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from rlplastic.agents.learner import VectorEnv
 
 ENV_KINDS = ("atari", "minatar", "dmc")
-VARIANT_KEYS = ("task", "env", "permute_obs", "permute_actions", "reward_scale", "random_reward")
+VARIANT_KEYS = ("task", "env", "permute_obs", "permute_entries", "permute_actions", "reward_scale", "random_reward")
 
 
 def adapter(kind: str) -> type:
@@ -44,7 +44,11 @@ def make_env(
 
     env = adapter(kind)(variant["task"], len(seeds), seeds, **(options | variant["env"]))
     perturbation = Perturbation(
-        variant["permute_obs"], variant["permute_actions"], variant["reward_scale"], variant["random_reward"]
+        variant["permute_obs"],
+        variant["permute_actions"],
+        variant["reward_scale"],
+        variant["random_reward"],
+        variant.get("permute_entries", -1),  # absent from configs written before it existed
     )
     return env if perturbation.identity else PerturbedEnv(env, perturbation)
 

@@ -34,10 +34,16 @@ class Perturbation:
     permute_actions: int = NONE
     reward_scale: float = 1.0
     random_reward: int = NONE
+    permute_entries: int = NONE
+
+    def __post_init__(self) -> None:
+        if self.permute_obs != NONE and self.permute_entries != NONE:
+            raise ValueError("permute_obs and permute_entries both permute the observation: set only one")
 
     @property
     def identity(self) -> bool:
-        unchanged = self.permute_obs == self.permute_actions == self.random_reward == NONE
+        seeds = (self.permute_obs, self.permute_actions, self.random_reward, self.permute_entries)
+        unchanged = all(seed == NONE for seed in seeds)
         return unchanged and self.reward_scale == 1.0
 
 
@@ -54,8 +60,11 @@ class PerturbedEnv:
         self.num_envs, self.obs_shape, self.frame_stack = env.num_envs, env.obs_shape, env.frame_stack
         self.action_spec, self.obs_dtype = env.action_spec, env.obs_dtype
         self.scale = perturbation.reward_scale
-        self._obs_perm = None
-        if perturbation.permute_obs != NONE:
+        self._obs_perm, self._frame_shape = None, tuple(env.obs_shape[-2:])
+        if perturbation.permute_entries != NONE:
+            self._frame_shape = tuple(env.obs_shape[1:] if env.frame_stack > 1 else env.obs_shape)
+            self._obs_perm = permutation(perturbation.permute_entries, int(np.prod(self._frame_shape)))
+        elif perturbation.permute_obs != NONE:
             size = int(np.prod(env.obs_shape[-2:])) if len(env.obs_shape) >= 2 else env.obs_shape[0]
             self._obs_perm = permutation(perturbation.permute_obs, size)
         self._reward_weights = None
@@ -72,7 +81,8 @@ class PerturbedEnv:
             return obs
         if len(self.obs_shape) == 1:
             return obs[:, self._obs_perm]
-        flat = obs.reshape(*obs.shape[:-2], -1)
+        lead = obs.shape[: obs.ndim - len(self._frame_shape)]
+        flat = obs.reshape(*lead, -1)
         return flat[..., self._obs_perm].reshape(obs.shape)
 
     def act(self, actions: np.ndarray) -> np.ndarray:

@@ -140,9 +140,14 @@ def _variant(data: dict[str, Any], where: str) -> dict[str, Any]:
         "random_reward": data.get("random_reward", -1),
         "reward_scale": data.get("reward_scale", 1.0),
     }
-    for key in ("permute_obs", "permute_actions", "random_reward"):
-        if not isinstance(variant[key], int) or isinstance(variant[key], bool) or variant[key] < -1:
-            raise SuiteError(f"{where}: {key} must be a seed >= 0 (or -1 for none), not {variant[key]!r}")
+    if "permute_entries" in data:  # only when set: configs of runs made before it existed stay the same
+        variant["permute_entries"] = data["permute_entries"]
+    for key in ("permute_obs", "permute_entries", "permute_actions", "random_reward"):
+        seed = variant.get(key, -1)
+        if not isinstance(seed, int) or isinstance(seed, bool) or seed < -1:
+            raise SuiteError(f"{where}: {key} must be a seed >= 0 (or -1 for none), not {seed!r}")
+    if variant["permute_obs"] != -1 and variant.get("permute_entries", -1) != -1:
+        raise SuiteError(f"{where}: permute_obs and permute_entries both permute the observation; set only one")
     scale = variant["reward_scale"]
     if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 < scale < float("inf"):
         raise SuiteError(f"{where}: reward_scale must be a finite number > 0, not {scale!r}")
