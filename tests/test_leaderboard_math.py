@@ -156,3 +156,14 @@ def test_paired_gap_forgetting_and_forward_transfer_by_hand() -> None:
     transfer = continual.forward_transfer(scores, "none")
     assert transfer[transfer["phase"] == 2]["diff"].tolist() == [0.5, 0.5]
     assert continual.per_seed_mean(gap, "diff").tolist() == [0.0, 2.0 / 3.0]
+
+
+def test_later_gap_averages_phases_after_the_first_per_seed_by_hand() -> None:
+    from rlplastic.bench.leaderboard import later_gap
+
+    scores = _scores().assign(n_end=lambda d: d["end"])
+    # seed 0: phases 1, 2 give (2-3, 4-3) -> mean 0; seed 1: (3-2, 5-4) -> mean 1; phase 0 (equal) is left out
+    assert later_gap(scores, "none").tolist() == [0.0, 1.0]
+    interval = aggregate.mean_interval(later_gap(scores, "none"))
+    half = 12.706 * math.sqrt(0.5) / math.sqrt(2)  # t(0.975, 1 dof) * sample std / sqrt(n)
+    assert interval.value == pytest.approx(0.5) and interval.high - 0.5 == pytest.approx(half, rel=1e-3)

@@ -231,9 +231,17 @@ def dynamics_summary(board: Board) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def later_gap(scores: pd.DataFrame, method: str, baseline: str = "reset") -> np.ndarray:
+    """Per seed, the mean over phases after the first of ``method − baseline`` on the end score: one number
+    answering "does it learn later tasks as well as a fresh network?" (the first phase is the same training for
+    every method that acts only at switches, so it would only dilute the gap)."""
+    diff = continual.paired(scores, method, baseline, "n_end")
+    return continual.per_seed_mean(diff[diff["phase"] >= 1], "diff")
+
+
 def continual_summary(board: Board) -> pd.DataFrame:
     """Per method: start, end, gain, AUC, forward transfer and forgetting (each averaged per seed over phases,
-    then a t interval over seeds)."""
+    then a t interval over seeds), and the gap to reset over the phases after the first."""
     scores, rows = board.scores, []
     forgetting = continual.forgetting(scores.assign(end=scores["n_end"], start=scores["n_start"]))
     for method in board.methods:
@@ -244,6 +252,8 @@ def continual_summary(board: Board) -> pd.DataFrame:
         has_reference = "reset" in board.methods and method != "reset"  # reset's transfer to itself is 0 by definition
         transfer = continual.paired(scores, method, "reset", "n_auc") if has_reference else pd.DataFrame()
         row |= _columns("forward_transfer", aggregate.mean_interval(continual.per_seed_mean(transfer, "diff")))
+        later = later_gap(scores, method) if has_reference else np.array([])
+        row |= _columns("later_gap_vs_reset", aggregate.mean_interval(later))
         mine_f = forgetting[forgetting["method"] == method]
         row |= _columns("forgetting", aggregate.mean_interval(continual.per_seed_mean(mine_f, "forgetting")))
         rows.append(row)
@@ -265,13 +275,19 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *("| " + " | ".join(r) + " |" for r in rows)]
 
 
-def _per_phase(per_phase: pd.DataFrame, board: Board, name: str, methods: list[str]) -> list[str]:
+def _per_phase(
+    per_phase: pd.DataFrame, board: Board, name: str, methods: list[str], extra: pd.DataFrame | None = None
+) -> list[str]:
+    """One row per method, one column per phase; ``extra`` (per method, the same column names) adds a last one."""
     labels = [p.label for p in board.phases]
     rows = []
     for method in methods:
         mine = per_phase[per_phase["method"] == method].set_index("label")
-        rows.append([method, *(_cell(*mine.loc[lb, [name, f"{name}_low", f"{name}_high"]]) for lb in labels)])
-    return _table(["method", *labels], rows)
+        row = [method, *(_cell(*mine.loc[lb, [name, f"{name}_low", f"{name}_high"]]) for lb in labels)]
+        if extra is not None:
+            row.append(_cell(*extra.set_index("method").loc[method, [name, f"{name}_low", f"{name}_high"]]))
+        rows.append(row)
+    return _table(["method", *labels, *(["phases 2+"] if extra is not None else [])], rows)
 
 
 def metric_order(agg: pd.DataFrame) -> list[str]:
@@ -356,9 +372,16 @@ def markdown(board: Board, per_phase: pd.DataFrame, summary: pd.DataFrame, note:
             "### Plasticity gap against reset, per phase",
             "",
             "Method − reset on the phase's end score, paired by seed; 95 % Student-t intervals over seeds. "
-            "An interval above 0: the method ends the phase better than a fresh network.",
+            "An interval above 0: the method ends the phase better than a fresh network. phases 2+: per seed the "
+            "mean gap over every phase after the first, then the interval over seeds.",
             "",
-            *_per_phase(per_phase, board, "gap_vs_reset", others),
+            *_per_phase(
+                per_phase,
+                board,
+                "gap_vs_reset",
+                others,
+                summary.rename(columns=lambda c: c.replace("later_gap_vs_reset", "gap_vs_reset")),
+            ),
             "",
         ]
     lines += [
