@@ -276,18 +276,22 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def _per_phase(
-    per_phase: pd.DataFrame, board: Board, name: str, methods: list[str], extra: pd.DataFrame | None = None
+    per_phase: pd.DataFrame, board: Board, name: str, methods: list[str], last: tuple[str, dict[str, str]] | None = None
 ) -> list[str]:
-    """One row per method, one column per phase; ``extra`` (per method, the same column names) adds a last one."""
+    """One row per method, one column per phase; ``last`` (a header, a cell per method) adds a final column."""
     labels = [p.label for p in board.phases]
     rows = []
     for method in methods:
         mine = per_phase[per_phase["method"] == method].set_index("label")
         row = [method, *(_cell(*mine.loc[lb, [name, f"{name}_low", f"{name}_high"]]) for lb in labels)]
-        if extra is not None:
-            row.append(_cell(*extra.set_index("method").loc[method, [name, f"{name}_low", f"{name}_high"]]))
-        rows.append(row)
-    return _table(["method", *labels, *(["phases 2+"] if extra is not None else [])], rows)
+        rows.append(row + ([last[1][method]] if last else []))
+    return _table(["method", *labels, *([last[0]] if last else [])], rows)
+
+
+def _later_gap_cells(summary: pd.DataFrame) -> tuple[str, dict[str, str]]:
+    """The "phases 2+" column of the gap table: each method's later-phase gap to reset with its interval."""
+    cols = ["later_gap_vs_reset", "later_gap_vs_reset_low", "later_gap_vs_reset_high"]
+    return "phases 2+", {r["method"]: _cell(*r[cols]) for _, r in summary.iterrows()}
 
 
 def metric_order(agg: pd.DataFrame) -> list[str]:
@@ -375,13 +379,7 @@ def markdown(board: Board, per_phase: pd.DataFrame, summary: pd.DataFrame, note:
             "An interval above 0: the method ends the phase better than a fresh network. phases 2+: per seed the "
             "mean gap over every phase after the first, then the interval over seeds.",
             "",
-            *_per_phase(
-                per_phase,
-                board,
-                "gap_vs_reset",
-                others,
-                summary.rename(columns=lambda c: c.replace("later_gap_vs_reset", "gap_vs_reset")),
-            ),
+            *_per_phase(per_phase, board, "gap_vs_reset", others, _later_gap_cells(summary)),
             "",
         ]
     lines += [
