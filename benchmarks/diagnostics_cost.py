@@ -28,7 +28,7 @@ def timed_run(suite: str, agent: str, steps: int, enabled: bool) -> tuple[float,
     (config,) = plan(suite, ["fire"], [0], "smoke", overrides, agent=agent)
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
-        runner.run(config, Path(out), show_progress=False)
+        runner.run(config, Path(out))
         seconds = time.perf_counter() - start
         rows = (Path(out) / config.relative_dir() / "diagnostics.csv").read_text().count("\n") - 1
     return seconds, rows

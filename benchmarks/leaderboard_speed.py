@@ -11,7 +11,6 @@ IQM interval on one method's matrix and prints the ratio against ours on the sam
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -19,48 +18,15 @@ from pathlib import Path
 import numpy as np
 
 from rlplastic.bench import report
+from rlplastic.bench.synthetic import write_run
 from rlplastic.metrics import aggregate
 
 
-def write_runs(out: Path, methods: int, seeds: int, phases: int, steps: int = 100_000, episodes: int = 200) -> None:
+def write_runs(out: Path, methods: int, seeds: int, phases: int) -> None:
     names = ["none", "reset", *(f"method{i}" for i in range(methods - 2))]
-    tasks = ["A", "B"]
     for m, method in enumerate(names):
         for seed in range(seeds):
-            run = out / "suite" / "ppo-short" / method / f"seed_{seed}"
-            run.mkdir(parents=True)
-            config = {
-                "suite": "suite",
-                "suite_sha256": "0",
-                "budget": "short",
-                "env": "minatar",
-                "agent": "ppo",
-                "preset": "",
-                "tasks": tasks,
-                "steps_per_phase": steps,
-                "cycles": phases // len(tasks),
-                "env_options": {},
-                "agent_options": {},
-                "scores": "",
-                "variants": {},
-                "diagnostics": {},
-                "version": "bench",
-                "method": method,
-                "seed": seed,
-            }
-            (run / "config.json").write_text(json.dumps(config))
-            rng = np.random.default_rng([m, seed])
-            ends = np.concatenate(
-                [np.sort(rng.integers(p * steps + 1, (p + 1) * steps, episodes)) for p in range(phases)]
-            )
-            returns = 10 + m * 0.1 + rng.normal(0, 2, len(ends)) + (ends % steps) / steps * 5
-            rows = ["phase,task,step,start,return,length"]
-            rows += [
-                f"{e // steps},{tasks[(e // steps) % 2]},{e},{max(e - 80, (e // steps) * steps)},{r:.3f},10"
-                for e, r in zip(ends, returns, strict=True)
-            ]
-            (run / "episodes.csv").write_text("\n".join(rows) + "\n")
-            (run / "DONE").write_text("{}")
+            write_run(out, method, seed, [10 + m * 0.1] * phases)
 
 
 def timed(fn) -> float:

@@ -22,6 +22,16 @@ def tiny() -> list[str]:
     return args
 
 
+@pytest.fixture
+def keep_threads():
+    """Restore this process's torch thread count after a test that sets it (or runs a command that does)."""
+    import torch
+
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
 TINY_DQN = {"learning_starts": 32, "batch_size": 16, "buffer_size": 2000, "target_network_frequency": 50}
 TINY_SAC = {"learning_starts": 32, "batch_size": 16, "buffer_size": 2000}
 TINY = {
@@ -32,11 +42,10 @@ TINY = {
 FIRST_TASK = {"minatar": "Breakout", "walker": "walker-stand"}
 
 
-def trained_learner(hooks=None, agent: str = "ppo", iterations: int = 2, suite: str = "minatar", **options):
-    """A real learner after a few small iterations on the first task of ``suite`` (MinAtar Breakout or dm_control
-    walker-stand): its buffer is filled and it has updated."""
+def new_learner(hooks=None, agent: str = "ppo", suite: str = "minatar", **options):
+    """A real, untrained learner (the suite's agent options, shrunk by ``TINY``) and an env of the first task of
+    ``suite`` (MinAtar Breakout or dm_control walker-stand), for tests that drive training themselves."""
     from rlplastic import agents
-    from rlplastic.agents.learner import train
     from rlplastic.envs import make_env
     from rlplastic.envs.seeding import env_seeds
     from rlplastic.suites import load_suite
@@ -47,6 +56,15 @@ def trained_learner(hooks=None, agent: str = "ppo", iterations: int = 2, suite: 
     learner = agents.make(agent, opts, agents.env_spec(env), seed=0, hooks=hooks)
     if hooks is not None and hasattr(hooks, "attach"):
         hooks.attach(learner)
+    return learner, env
+
+
+def trained_learner(hooks=None, agent: str = "ppo", iterations: int = 2, suite: str = "minatar", **options):
+    """A real learner after a few small iterations on the first task of ``suite`` (MinAtar Breakout or dm_control
+    walker-stand): its buffer is filled and it has updated."""
+    from rlplastic.agents.learner import train
+
+    learner, env = new_learner(hooks, agent, suite, **options)
     if agent in ("dqn", "sac"):
         iterations = max(iterations, 64)  # past learning_starts
     train(learner, env, iterations, hooks)

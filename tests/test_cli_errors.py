@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import torch
+from conftest import TINY_PPO
 
+from rlplastic.bench import executor, runner
 from rlplastic.bench.cli import main
+from rlplastic.bench.layout import CHECKPOINT
+from rlplastic.bench.plan import plan
+from rlplastic.bench.recorder import DamagedRecords
+from rlplastic.bench.resumable import ROWS
 
 
 def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -138,6 +147,16 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
             ["--suite", "minatar", "--agent", "dqn", "--set", "agent.learning_starts=100000"],
             "agent.learning_starts=100000 is not below the run's 81920 steps: the agent would never learn",
         ),
+        # every slippery task is a variant with its own friction: a global one is invalid or would be ignored
+        (["--suite", "slippery", "--set", "env.friction=-1"], "env.friction must be a finite number > 0, not -1.0"),
+        (["--suite", "slippery", "--set", "env.friction=0.5"], "--set env.friction=0.5 has no effect: every task"),
+        (["--suite", "minatar", "--set", f"budget.steps_per_phase={10**20}"], "(1 x 5 phases of 1e+20 steps)"),
+        (["--suite", "minatar", "--set", "budget.steps_per_phase=true"], "budget.steps_per_phase=True: expected a"),
+        (
+            ["--suite", "minatar", "--executor", "ray", "--address", "127.0.0.1:1"],
+            "--address 127.0.0.1:1: cannot connect to 127.0.0.1:1",
+        ),
+        (["--suite", "minatar", "--executor", "ray", "--address", "ray://127.0.0.1:1"], "cannot connect to 127."),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
@@ -188,6 +207,11 @@ def test_list_and_help_through_the_module(capsys: pytest.CaptureFixture[str]) ->
 
 
 SUITE = 'env = "minatar"\ntasks = ["Breakout"]\n[budgets.smoke]\nsteps_per_phase = 64\ncycles = 1\n'
+LONG_NAME = f'name = "{"y" * 300}"\n{SUITE}'.encode()  # a run folder name above NAME_MAX
+SAC_ON_MINATAR = f'agent = "sac"\n{SUITE}[agents.sac]\nlearning_starts = 8\n'.encode()
+DQN_ON_DMC = SAC_ON_MINATAR.replace(b"sac", b"dqn").replace(b"minatar", b"dmc").replace(b"Breakout", b"walker-walk")
+BOOL_BUDGET = SUITE.replace("= 64", "= true").encode()  # TOML's true is Python's 1
+HUGE_BUDGET = SUITE.replace("= 64", f"= {10**20}").encode()
 
 
 def _file(tmp: Path, name: str, content: bytes) -> str:
@@ -224,6 +248,12 @@ def _file(tmp: Path, name: str, content: bytes) -> str:
         ),
         (lambda t: ["--suite", "minatar", "--out", _file(t, "file", b"x")], "is a file, not a folder"),
         (lambda t: ["--suite", "minatar", "--out", "/proc/rlplastic-out"], "cannot write in /proc"),
+        (lambda t: ["--suite", "minatar", "--out", str(t / ("x" * 300) / "o")], "is 300 bytes, above this file"),
+        (lambda t: ["--suite", _file(t, "s.toml", LONG_NAME)], "is 300 bytes, above this file system's limit"),
+        (lambda t: ["--suite", _file(t, "s.toml", SAC_ON_MINATAR)], "agent 'sac' cannot act in the discrete actions"),
+        (lambda t: ["--suite", _file(t, "s.toml", DQN_ON_DMC)], "agents that fit: ppo, sac"),
+        (lambda t: ["--suite", _file(t, "s.toml", BOOL_BUDGET)], "'steps_per_phase' must be an int, got bool True"),
+        (lambda t: ["--suite", _file(t, "s.toml", HUGE_BUDGET)], "above the limit of 1e+12"),
     ],
 )
 def test_bad_files_and_folders_are_one_line_and_exit_2(make, expected: str, tmp_path: Path, capsys) -> None:
@@ -250,3 +280,104 @@ def test_a_finished_run_with_damaged_records_is_refused(damage: str, tmp_path: P
     capsys.readouterr()
     code, _, err = run_cli(args, capsys)
     assert code == 2 and err.count("\n") == 1 and "delete the run folder" in err, err
+
+
+def _halve_rows(path: Path) -> None:
+    lines = path.read_text().split("\n")[:-1]
+    path.write_text("\n".join(lines[: 1 + (len(lines) - 1) // 2]) + "\n")
+
+
+def _snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+DAMAGE_IDS = ["garbage", "truncated", "empty", "not-a-run-state", "garbage-episodes", "no-episodes"]
+DAMAGE_IDS += ["garbage-metrics", "no-metrics", "half-the-episodes"]
+UNFINISHED = ["--suite", "minatar", "--method", "reset,none", "--no-baselines", "--quiet"]
+UNFINISHED += [arg for key, value in TINY_PPO.items() for arg in ("--set", f"{key}={value}")]
+
+
+@pytest.fixture(scope="module")
+def unfinished(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An --out with a finished tiny run (reset) and its leaderboard, and a run (none) that crashed after 2 of
+    its 5 phases: a checkpoint and the records up to it."""
+    out = tmp_path_factory.mktemp("unfinished")
+    assert main([*UNFINISHED[:3], "reset", *UNFINISHED[4:], "--out", str(out)]) == 0
+    (config,) = plan("minatar", ["none"], [0], "smoke", TINY_PPO)
+    real_env = runner._env
+
+    def crash(cfg, phase, stream="train"):
+        if phase.index == 2:
+            raise KeyboardInterrupt
+        return real_env(cfg, phase, stream)
+
+    with pytest.MonkeyPatch.context() as patch, pytest.raises(KeyboardInterrupt):
+        patch.setattr(runner, "_env", crash)
+        runner.run(config, out)
+    assert (out / config.relative_dir() / CHECKPOINT).exists()
+    return out / config.relative_dir()
+
+
+@pytest.mark.parametrize(
+    "damage,expected",
+    [
+        (lambda d: (d / CHECKPOINT).write_bytes(b"garbage"), "cannot be loaded safely"),
+        (lambda d: (d / CHECKPOINT).write_bytes((d / CHECKPOINT).read_bytes()[:5000]), "cannot be loaded safely"),
+        (lambda d: (d / CHECKPOINT).write_bytes(b""), "cannot be loaded safely"),
+        (lambda d: torch.save({"phase": 2}, d / CHECKPOINT), "does not hold a run's state (no 'learner')"),
+        (lambda d: (d / "episodes.csv").write_bytes(b"\xff\xfe garbage\n"), "episodes.csv is damaged at line 0"),
+        (lambda d: (d / "episodes.csv").unlink(), "episodes.csv is missing but the checkpoint is at step 256"),
+        (lambda d: (d / "metrics.csv").write_text("no,header\n"), "metrics.csv is damaged at line 1"),
+        (lambda d: (d / "metrics.csv").unlink(), "metrics.csv is missing"),
+        (lambda d: _halve_rows(d / "episodes.csv"), "rows but the checkpoint at step 256 counted"),
+    ],
+    ids=DAMAGE_IDS,
+)
+def test_an_unfinished_run_with_damaged_state_is_refused_before_any_run(
+    damage, expected: str, unfinished: Path, tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(unfinished.parents[3], out)
+    damage(out / unfinished.relative_to(unfinished.parents[3]))
+    before = _snapshot(out)
+    code, _, err = run_cli([*UNFINISHED, "--out", str(out)], capsys)
+    assert code == 2 and err.count("\n") == 1 and expected in err, err
+    assert "delete" in err and _snapshot(out) == before  # nothing trained, no leaderboard rewritten
+
+
+def test_records_shorter_than_the_checkpoint_stop_the_runner_too(unfinished: Path, tmp_path: Path) -> None:
+    """The runner refuses them as it resumes; a checkpoint written before runs counted rows is not compared."""
+    out = tmp_path / "out"
+    shutil.copytree(unfinished.parents[3], out)
+    folder = out / unfinished.relative_to(unfinished.parents[3])
+    _halve_rows(folder / "episodes.csv")
+    (config,) = plan("minatar", ["none"], [0], "smoke", TINY_PPO)
+    with pytest.raises(DamagedRecords, match=r"episodes.csv has \d+ rows but the checkpoint at step 256 counted"):
+        runner.run(config, out)
+    checkpoint = torch.load(folder / CHECKPOINT, weights_only=True)
+    del checkpoint[ROWS]
+    torch.save(checkpoint, folder / CHECKPOINT)
+    executor.verify_all([config], out)
+
+
+def test_a_run_whose_folder_cannot_be_made_fails_with_one_line(tmp_path: Path, monkeypatch) -> None:
+    """The error handler of a run must not raise, even where it cannot write the traceback."""
+    (config,) = plan("minatar", ["none"], [0], "smoke", TINY_PPO)
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(executor, "run", boom)
+    result = executor._safe_run(config, Path(_file(tmp_path, "a-file", b"x")), 1, 0.0)
+    assert result.status == "failed" and result.error.startswith("RuntimeError: boom (its traceback could not be")
+
+
+@pytest.mark.parametrize("address", [None, "auto", "local", "head-without-port"])
+def test_ray_addresses_left_to_ray_are_not_checked(address: str | None) -> None:
+    executor.check_address(address)
+
+
+def test_a_ray_address_that_accepts_connections_passes() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        executor.check_address(f"127.0.0.1:{server.getsockname()[1]}")
+        executor.check_address(f"ray://127.0.0.1:{server.getsockname()[1]}")

@@ -3,7 +3,9 @@
 A real run process is killed with SIGKILL at random points of its training (first phase, inside phases), inside
 a checkpoint write and inside the cut-back of records on resume (``RLPLASTIC_FAULT``, see
 ``rlplastic/bench/faults.py``); the command is rerun until it finishes. Checkpoints are taken at every metrics
-row (``--checkpoint-minutes 0``), so every resume goes through a mid-phase checkpoint and its action replay.
+row (``--checkpoint-minutes 0``), so resumes go through mid-phase checkpoints and their action replay: the test
+reads the checkpoint each rerun resumes from and requires one taken inside a phase. No temporary file of the
+killed writes may remain.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 pytestmark = pytest.mark.slow
@@ -87,6 +90,12 @@ def run_until(cmd: list[str], out: Path, rows: int | None, fault: str = "") -> i
     return proc.wait(timeout=600)
 
 
+def resume_iteration(out: Path) -> int:
+    """The iteration inside its phase of the checkpoint the next run will resume from (0: a phase's end)."""
+    files = list(out.glob("**/checkpoint.pt"))
+    return int(torch.load(files[0], weights_only=True)["iteration"]) if files else 0
+
+
 def scalars(run: Path) -> dict[str, list[tuple[int, float]]]:
     events = EventAccumulator(str(run / "tensorboard"), size_guidance={"scalars": 0})
     events.Reload()
@@ -105,11 +114,16 @@ def test_sigkill_anywhere_then_rerun_gives_the_uninterrupted_records(agent: str,
     cmd = command(agent, crashed)
     rng = np.random.default_rng(0)
     assert run_until(cmd, crashed, None, fault="checkpoint") == -signal.SIGKILL  # dies in its first checkpoint
+    resumed_from = []
     for rows in sorted(rng.integers(2, total - 1, 3)):  # random points, first phase to last
         run_until(cmd, crashed, int(rows))
+        resumed_from.append(resume_iteration(crashed))
     assert run_until(cmd, crashed, None, fault="cut_back") == -signal.SIGKILL  # dies cutting the records back
+    resumed_from.append(resume_iteration(crashed))
     assert run_until(cmd, crashed, None) == 0
+    assert any(resumed_from), f"no resume from a checkpoint inside a phase (iterations {resumed_from})"
     (a,), (b,) = list(whole.glob("**/seed_0")), list(crashed.glob("**/seed_0"))
     for name in ("episodes.csv", "metrics.csv", "diagnostics.csv"):
         assert (a / name).read_text() == (b / name).read_text(), name
     assert scalars(a) == scalars(b)
+    assert sorted(p.name for p in b.glob(".*.tmp")) == []  # the killed writes' temporary files are gone

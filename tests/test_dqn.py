@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import trained_learner
+from conftest import new_learner, trained_learner
 from torch import nn
+
+from rlplastic.agents.learner import Hooks
+from rlplastic.envs import Phase
 
 
 class Fixed(nn.Module):
@@ -57,16 +60,38 @@ def test_epsilon_decays_linearly_within_each_phase() -> None:
     assert learner.epsilon() == pytest.approx(0.1)
 
 
-def test_target_network_is_a_hard_copy_every_n_steps() -> None:
-    learner = trained_learner(agent="dqn", target_network_frequency=50)  # 64 iterations of 1 step
-    online, target = learner.networks["q"].state_dict(), learner.target_networks["q"].state_dict()
-    # The last copy happened at step 50; 14 updates since then moved the online network away.
-    assert not all(torch.equal(online[k], target[k]) for k in online)
-    learner._update_target()
-    assert all(
-        torch.equal(learner.networks["q"].state_dict()[k], v)
-        for k, v in learner.target_networks["q"].state_dict().items()
-    )
+def params(net: nn.Module) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in net.parameters()]
+
+
+def target_updates(steps: int, **options) -> list[tuple[int, list, list, list]]:
+    """Train DQN ``steps`` iterations and return, for every iteration in which the agent itself changed its
+    target network: the global step, the target before and after, and the online network at that moment."""
+    learner, env = new_learner(agent="dqn", **options)
+    learner.start_phase(env, Phase(0, "Breakout", 0, steps * learner.iteration_steps), steps)
+    seen = []
+    for _ in range(steps):
+        before = params(learner.target_networks["q"])
+        learner.collect(lambda *a: None)
+        learner.update(Hooks())
+        after = params(learner.target_networks["q"])
+        if any(not torch.equal(b, a) for b, a in zip(before, after, strict=True)):
+            seen.append((learner.global_step, before, after, params(learner.networks["q"])))
+    env.close()
+    return seen
+
+
+@pytest.mark.parametrize("tau", [1.0, 0.5])
+def test_target_network_follows_the_online_one_every_n_steps(tau: float) -> None:
+    """Only at multiples of ``target_network_frequency`` once learning has started (CleanRL's dqn), and then
+    target <- tau * online + (1 - tau) * target; tau = 1 is a hard copy, exact."""
+    updates = target_updates(200, target_network_frequency=20, tau=tau)  # 1 env, 1 step per update, starts at 32
+    # At step 20 nothing has been learned yet (no update before learning_starts = 32): nothing to copy.
+    assert [step for step, *_ in updates] == list(range(40, 201, 20))
+    tolerance = {"rtol": 0.0, "atol": 0.0} if tau == 1.0 else {"rtol": 1e-5, "atol": 1e-7}
+    for _, before, after, online in updates:
+        for b, a, o in zip(before, after, online, strict=True):
+            torch.testing.assert_close(a, tau * o + (1 - tau) * b, **tolerance)
 
 
 def test_bf16_precision_gives_nearly_the_fp32_td_error() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -105,26 +106,25 @@ def test_user_suite_file(tiny: list[str], tmp_path: Path) -> None:
     assert config["suite"] == "two" and config["tasks"] == ["Asterix", "Breakout"] and config["cycles"] == 2
 
 
-def test_parallel_jobs_give_the_same_runs(tiny: list[str], tmp_path: Path) -> None:
-    args = [
-        "--suite",
-        "minatar",
-        "--method",
-        "fire",
-        "--seeds",
-        "2",
-        "--quiet",
-        *tiny,
-        "--set",
-        "budget.steps_per_phase=256",
-    ]
-    assert main([*args, "--out", str(tmp_path / "serial")]) == 0
-    assert main([*args, "--jobs", "2", "--out", str(tmp_path / "parallel")]) == 0
-    serial = sorted((tmp_path / "serial").rglob("episodes.csv"))
-    assert len(serial) == 6
-    for path in serial:
-        twin = tmp_path / "parallel" / path.relative_to(tmp_path / "serial")
-        assert twin.read_text() == path.read_text()
+def test_parallel_jobs_give_the_serial_records_under_the_same_thread_count(
+    tiny: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keep_threads
+) -> None:
+    """``--jobs N`` splits the cores, so each run trains with fewer torch threads than under ``--jobs 1``, and the
+    thread count changes a run's numbers. With one thread per run on both sides (1 core for ``--jobs 1``, 2 cores
+    split by ``--jobs 2``) a run's records do not depend on the process it trained in; each run's config.json
+    says under how many threads it trained."""
+    args = ["--suite", "minatar", "--method", "fire", "--no-baselines", "--seeds", "2", "--quiet", *tiny]
+    args += ["--set", "budget.steps_per_phase=256"]
+    for jobs in (1, 2):
+        monkeypatch.setattr(os, "cpu_count", lambda cores=jobs: cores)  # the executor gives cores // jobs each
+        assert main([*args, "--jobs", str(jobs), "--out", str(tmp_path / str(jobs))]) == 0
+    serial = sorted((tmp_path / "1").rglob("DONE"))
+    assert len(serial) == 2
+    for done in serial:
+        folders = (done.parent, tmp_path / "2" / done.parent.relative_to(tmp_path / "1"))
+        assert [json.loads((f / "config.json").read_text())["numerics"]["threads"] for f in folders] == [1, 1]
+        for name in ("episodes.csv", "metrics.csv", "diagnostics.csv"):
+            assert (folders[1] / name).read_text() == (folders[0] / name).read_text(), name
 
 
 TINY_CONTINUOUS = {

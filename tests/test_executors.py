@@ -12,7 +12,7 @@ import pytest
 import torch
 from conftest import TINY_PPO
 
-from rlplastic.bench import runner
+from rlplastic.bench import numerics, runner
 from rlplastic.bench.errors import UsageError
 from rlplastic.bench.layout import CHECKPOINT
 from rlplastic.bench.plan import plan
@@ -92,7 +92,7 @@ def test_a_tampered_checkpoint_is_refused_without_running_it(tmp_path: Path, mon
     monkeypatch.chdir(tmp_path)
     (config,) = plan("minatar", ["none"], [0], "smoke", TINY_PPO)
     store = RunStore(tmp_path, config)
-    store.claim()
+    store.claim(numerics.measure())
     torch.save({"learner": Payload()}, store.dir / CHECKPOINT)
     with pytest.raises(UsageError, match=r"cannot be loaded safely.*UnpicklingError.*delete it to restart"):
         runner.run(config, tmp_path)

@@ -98,6 +98,10 @@ def test_stratified_bootstrap_keeps_each_task_s_runs_and_brackets_the_estimate()
     scores = np.stack([rng.normal(0, 1, 5), rng.normal(100, 1, 5)], axis=1)  # two tasks far apart
     boot = aggregate._resample(scores, 200, np.random.default_rng(1))
     assert set(np.unique(boot[:, :, 0])) <= set(scores[:, 0]) and set(np.unique(boot[:, :, 1])) <= set(scores[:, 1])
+    # Stratified: each task draws its runs on its own. A whole-run bootstrap draws one run for every task, so
+    # run i's two scores would always stay together; here a drawn pair is one run's only 1 time in 5.
+    runs = [np.argsort(scores[:, t])[np.searchsorted(np.sort(scores[:, t]), boot[:, :, t])] for t in (0, 1)]
+    assert (runs[0] == runs[1]).mean() == pytest.approx(1 / 5, abs=0.03)
     iv = aggregate.interval(scores, aggregate.mean, reps=2000)
     assert iv.low < iv.value < iv.high and iv.value == pytest.approx(scores.mean())
     constant = aggregate.interval(np.ones((3, 2)), aggregate.iqm, reps=500)

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
+import torch
 from conftest import TINY_PPO
 
-from rlplastic.bench import runner
+from rlplastic.bench import numerics, runner
 from rlplastic.bench.errors import UsageError
-from rlplastic.bench.layout import CHECKPOINT
+from rlplastic.bench.layout import CHECKPOINT, CONFIG, DONE
 from rlplastic.bench.plan import plan
-from rlplastic.bench.store import RunStore
+from rlplastic.bench.recorder import RECORDS
+from rlplastic.bench.store import RunStore, temporary
 
 pytestmark = pytest.mark.slow
 
@@ -81,9 +84,79 @@ def test_resume_after_a_crash_matches_an_uninterrupted_run(
     monkeypatch.setattr(runner, "_env", real_env)
     resumed = runner.run(config, tmp_path / "crashed")
     assert resumed.status == "resumed"
-    assert (resumed.dir / "episodes.csv").read_text() == (whole.dir / "episodes.csv").read_text()
-    assert (resumed.dir / "metrics.csv").read_text() == (whole.dir / "metrics.csv").read_text()
-    assert (resumed.dir / "diagnostics.csv").read_text() == (whole.dir / "diagnostics.csv").read_text()
+    assert_same_records(resumed.dir, whole.dir)
+
+
+def assert_same_records(a: Path, b: Path) -> None:
+    for name in RECORDS:
+        assert (a / name).read_text() == (b / name).read_text(), name
+
+
+def test_temporary_files_of_a_killed_process_are_removed_on_resume(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tiny_config("ppo", "fire")
+    whole = runner.run(config, tmp_path / "whole")
+    real_env = crash_at(3, monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run(config, tmp_path / "crashed")
+    folder = RunStore(tmp_path / "crashed", config).dir
+    # What kill -9 leaves between ``temporary`` and ``os.replace``: a checkpoint, a cut-back record, a config.
+    stale = [temporary(folder / name) for name in (CHECKPOINT, "episodes.csv", CONFIG)]
+    for fd, _ in stale:
+        os.write(fd, b"half written")
+        os.close(fd)
+    others = [folder / "notes.tmp", folder / ".checkpoint.pt.tmp", folder / ".episodes.csv.12.short.tmp"]
+    for path in others:  # not temporary()'s names: not ours to delete
+        path.write_text("someone else's")
+    monkeypatch.setattr(runner, "_env", real_env)
+    assert runner.run(config, tmp_path / "crashed").status == "resumed"
+    assert [p for _, p in stale if Path(p).exists()] == []
+    assert all(p.read_text() == "someone else's" for p in others)
+    assert_same_records(folder, whole.dir)
+
+
+@pytest.mark.parametrize(
+    "stored,resume_threads,noted",
+    [
+        ("first", 1, {}),  # same numerics: nothing to note
+        ("first", 2, {"threads": 2}),
+        ("absent", 1, "all"),  # a folder written before runs recorded numerics: they are unknown
+    ],
+)
+def test_numerics_are_recorded_and_a_resume_under_others_is_noted(
+    stored: str, resume_threads: int, noted, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keep_threads
+) -> None:
+    config = tiny_config("ppo", "none")
+    folder = RunStore(tmp_path, config).dir
+    torch.set_num_threads(1)
+    real_env = crash_at(3, monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run(config, tmp_path)
+    monkeypatch.setattr(runner, "_env", real_env)
+    began = {"threads": 1, "cpu_capability": torch.backends.cpu.get_cpu_capability(), "torch": torch.__version__}
+    written = json.loads((folder / CONFIG).read_text())
+    assert written["numerics"] == began
+    if stored == "absent":
+        (folder / CONFIG).write_text(json.dumps({k: v for k, v in written.items() if k != "numerics"}))
+    torch.set_num_threads(resume_threads)
+    assert runner.run(config, tmp_path).status == "resumed"
+    assert json.loads((folder / CONFIG).read_text()).get("numerics") == (began if stored == "first" else None)
+    expected = began | {"threads": resume_threads} if noted == "all" else noted
+    assert json.loads((folder / DONE).read_text()).get("numerics_at_resume", {}) == expected
+
+
+@pytest.mark.parametrize("edit", ["absent", "other threads"])
+def test_a_finished_run_is_reused_whatever_numerics_it_recorded(edit: str, tmp_path: Path) -> None:
+    config = tiny_config("ppo", "none")
+    folder = runner.run(config, tmp_path).dir
+    stored = json.loads((folder / CONFIG).read_text())
+    if edit == "absent":
+        del stored["numerics"]
+    else:
+        stored["numerics"]["threads"] += 7
+    (folder / CONFIG).write_text(json.dumps(stored))
+    assert runner.run(config, tmp_path).status == "reused"
 
 
 def test_dqn_without_buffer_in_checkpoints_resumes_from_an_empty_buffer(
@@ -111,7 +184,7 @@ def test_dqn_without_buffer_in_checkpoints_resumes_from_an_empty_buffer(
 def test_corrupt_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
     (config,) = plan("minatar", ["none"], [0], "smoke", TINY)
     store = RunStore(tmp_path, config)
-    store.claim()
+    store.claim(numerics.measure())
     (store.dir / CHECKPOINT).write_bytes(b"not a checkpoint")
     with pytest.raises(UsageError, match=r"cannot be loaded safely.*delete it to restart"):
         runner.run(config, tmp_path)
@@ -120,7 +193,7 @@ def test_corrupt_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
 def test_folder_with_another_configuration_is_refused(tmp_path: Path) -> None:
     (config,) = plan("minatar", ["none"], [0], "smoke", TINY)
     store = RunStore(tmp_path, config)
-    store.claim()
+    store.claim(numerics.measure())
     (store.dir / "config.json").write_text('{"seed": 99}')
     with pytest.raises(UsageError, match="another configuration"):
         runner.run(config, tmp_path)

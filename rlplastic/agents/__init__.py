@@ -1,7 +1,8 @@
 """Agents (PPO, DQN, SAC) and the networks they build, behind the Learner seam of ``rlplastic.agents.learner``.
 
 Adding an agent: one module with a class implementing ``Learner`` (with a ``Config`` dataclass whose
-``iteration_steps`` says how many agent steps one iteration takes), plus one line in ``AGENTS``.
+``iteration_steps`` says how many agent steps one iteration takes, and ``ACTION_KINDS``, the action spaces it
+can act in), plus one line in ``AGENTS``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,12 @@ def config_class(name: str) -> type:
     if name not in AGENTS:
         raise ValueError(f"unknown agent {name!r}; choose one of {', '.join(AGENTS)}")
     return AGENTS[name].Config
+
+
+def fitting(actions: ActionSpec) -> list[str]:
+    """The agents that can act in ``actions`` (each class's ``ACTION_KINDS``), so planning refuses a mismatch (DQN
+    on a continuous box, SAC on discrete actions) before any run, instead of every run failing as it starts."""
+    return [name for name, cls in AGENTS.items() if actions.kind in cls.ACTION_KINDS]
 
 
 def agent_options(name: str) -> list[str]:
@@ -52,5 +59,6 @@ __all__ = [
     "agent_options",
     "config_class",
     "env_spec",
+    "fitting",
     "make",
 ]

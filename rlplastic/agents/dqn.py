@@ -106,6 +106,7 @@ class DQN(OffPolicyLearner):
     """A DQN learner implementing the Learner seam; one network ``q`` with a target network."""
 
     Config = DQNConfig
+    ACTION_KINDS = ("discrete",)  # the action spaces it can act in (ActionSpec.kind)
 
     def __init__(self, cfg: DQNConfig, spec: EnvSpec, seed: int, hooks: Hooks | None = None) -> None:
         self.cfg = cfg

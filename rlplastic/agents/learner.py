@@ -23,7 +23,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -57,6 +57,11 @@ class ActionSpec:
     def dim(self) -> int:
         """Action dimensions of a continuous box (0 for discrete actions)."""
         return len(self.low)
+
+    @property
+    def kind(self) -> str:
+        """``discrete`` or ``continuous``: the names an agent's ``ACTION_KINDS`` use."""
+        return "discrete" if self.discrete else "continuous"
 
 
 @dataclass
@@ -161,6 +166,8 @@ class Hooks:
 # --- the learner ----------------------------------------------------------------------------------------
 @runtime_checkable
 class Learner(Protocol):
+    ACTION_KINDS: ClassVar[tuple[str, ...]]
+    """The action spaces it can act in (``ActionSpec.kind``): planning refuses the others before any run."""
     spec: EnvSpec
     """The environments' spaces the networks were built for."""
     networks: dict[str, nn.Module]

@@ -161,6 +161,7 @@ class PPO(LearnerBase):
     """A PPO learner implementing the Learner seam; one iteration is one rollout and its update epochs."""
 
     Config = PPOConfig
+    ACTION_KINDS = ("discrete", "continuous")  # the action spaces it can act in (ActionSpec.kind)
 
     def __init__(self, cfg: PPOConfig, spec: EnvSpec, seed: int, hooks: Hooks | None = None) -> None:
         self.cfg = cfg

@@ -82,6 +82,7 @@ class SAC(OffPolicyLearner):
     """A SAC learner implementing the Learner seam: networks ``actor``, ``q1``, ``q2``; targets of both critics."""
 
     Config = SACConfig
+    ACTION_KINDS = ("continuous",)  # the action spaces it can act in (ActionSpec.kind)
 
     def __init__(self, cfg: SACConfig, spec: EnvSpec, seed: int, hooks: Hooks | None = None) -> None:
         self.cfg = cfg

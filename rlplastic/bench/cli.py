@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -17,6 +18,7 @@ from rlplastic.bench.runner import RunResult
 from rlplastic.suites import available_suites, load_suite
 
 PROG = "python -m rlplastic.bench"
+LONGEST_FILE_NAME = 128  # a run folder's deepest file: tensorboard/events.out.tfevents.<time>.<host>.<pid>.<n>
 SMOKE_WARNING = (
     "NOTE: the smoke budget checks that everything runs; its numbers are NOT research results. "
     "Use --budget short (hours) or --budget paper (the published length) for evidence."
@@ -84,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--address",
         help="the Ray cluster to join with --executor ray, e.g. ray://head:10001 or auto (default: start a local "
-        "Ray instance)",
+        "Ray instance); a host:port that accepts no connection is refused at once",
     )
     p.add_argument(
         "--checkpoint-minutes",
@@ -133,8 +135,48 @@ def list_catalogue() -> str:
     return "\n".join(lines)
 
 
+def _existing_part(path: Path) -> Path:
+    """The longest leading part of the absolute ``path`` that exists (a name too long to look up counts as absent)."""
+    found = Path(path.anchor)
+    for part in path.parts[1:]:
+        try:
+            if not (found / part).exists():
+                break
+        except OSError:
+            break
+        found /= part
+    return found
+
+
+def _short(text: str, keep: int = 24) -> str:
+    return text if len(text) <= keep else f"{text[: keep - 4]}..."
+
+
+def check_names(path: Path, fix: str) -> None:
+    """Every name in ``path`` must fit the file system's NAME_MAX, and the path with a run's longest file name
+    its PATH_MAX: a run folder that cannot be made fails only when its run starts, after others trained."""
+    absolute = Path(os.path.abspath(path))
+    existing = _existing_part(absolute)
+    name_max = os.pathconf(existing, "PC_NAME_MAX")
+    for part in absolute.parts[1:]:
+        size = len(os.fsencode(part))
+        if size > name_max:
+            raise UsageError(
+                f"the folder name {_short(part)!r} in {str(path).replace(part, _short(part))} is {size} bytes, "
+                f"above this file system's limit of {name_max}; {fix}"
+            )
+    size = len(os.fsencode(str(absolute))) + LONGEST_FILE_NAME
+    path_max = os.pathconf(existing, "PC_PATH_MAX")
+    if size > path_max:
+        raise UsageError(
+            f"{_short(str(path), 60)} is too long for this file system ({size} of {path_max} bytes with its "
+            f"files); {fix}"
+        )
+
+
 def check_out(out: Path) -> None:
     """``--out`` must be a folder this process can create files in (or a path where one can be made)."""
+    check_names(out, "choose a shorter --out")
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file, not a folder; choose another --out")
     existing = next(p for p in (out, *out.resolve().parents) if p.exists())
@@ -186,11 +228,15 @@ def _main(args: argparse.Namespace) -> int:
         raise UsageError(f"--checkpoint-minutes must be a finite number >= 0, not {args.checkpoint_minutes}")
     if args.address and args.executor != "ray":
         raise UsageError("--address names a Ray cluster; add --executor ray or drop --address")
+    executor.check_address(args.address)
     check_out(args.out)
     methods = methods_to_run(args.method, not args.no_baselines)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     configs = plan(args.suite, methods, seeds, args.budget, parse_assignments(args.overrides), args.agent, args.preset)
+    for config in configs:
+        check_names(args.out / config.relative_dir(), "shorten --out or the suite, budget or preset name")
     executor.verify_all(configs, args.out)  # a stale folder is refused before anything trains
+    report.check(args.out, {args.out / c.relative_dir().parent.parent for c in configs})  # so is a damaged board
     first = configs[0]
     print(
         f"{len(configs)} runs: suite {first.suite}, agent {first.agent}, budget {first.budget} ({first.cycles} x "
@@ -210,7 +256,7 @@ def _main(args: argparse.Namespace) -> int:
     )
     print(summary_table(results))
     if any(r.status not in ("failed", "busy") for r in results):
-        note = SMOKE_WARNING if args.budget == "smoke" else f"Command: {PROG} {' '.join(sys.argv[1:])}"
+        note = SMOKE_WARNING if args.budget == "smoke" else f"Latest command: {PROG} {' '.join(sys.argv[1:])}"
         groups = {r.dir.parent.parent for r in results}  # every run ever trained there, not only this command's
         for text, written in report.build(args.out, report.Options(note=note), only=groups):
             print()

@@ -8,11 +8,13 @@ released its lock). So two commands on one ``--out`` never train a run twice, an
 from __future__ import annotations
 
 import os
+import socket
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import torch
 
@@ -20,21 +22,52 @@ from rlplastic.bench.display import Display
 from rlplastic.bench.errors import UsageError
 from rlplastic.bench.plan import RunConfig
 from rlplastic.bench.recorder import check_records
+from rlplastic.bench.resumable import check_resumable
 from rlplastic.bench.runner import CHECKPOINT_MINUTES, RunFailed, RunResult, run
 from rlplastic.bench.store import RunStore
 
 EXECUTORS = ("local", "ray")
 WAIT_POLL_S = 2.0
+CONNECT_TIMEOUT_S = 5.0
+
+
+def check_address(address: str | None, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """Refuse an explicit Ray ``host:port`` (or ``ray://host:port``) that does not accept a TCP connection:
+    ``ray.init`` would retry it for minutes, printing warnings. ``auto``, ``local`` and no address are Ray's
+    to resolve, as is an address without a port."""
+    if not address or address in ("auto", "local"):
+        return
+    parts = urlsplit(address if "://" in address else f"//{address}")
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError as err:
+        raise UsageError(f"--address {address}: {err}; write host:port, ray://host:port or auto") from err
+    if not host or port is None:
+        return
+    try:
+        socket.create_connection((host, port), timeout=timeout_s).close()
+    except OSError as err:
+        raise UsageError(
+            f"--address {address}: cannot connect to {host}:{port} ({err.strerror or err}); start the cluster "
+            "(ray start --head) or fix the address, or drop --address to start a local Ray instance"
+        ) from err
 
 
 def verify_all(configs: list[RunConfig], out: Path) -> None:
-    """Refuse the whole batch if any run folder holds a run made with another configuration, or a finished run
-    whose records are missing or damaged (it would be reused as it is)."""
+    """Refuse the whole batch if any run folder holds a run made with another configuration, a finished run
+    whose records are missing or damaged (it would be reused as it is), or an unfinished run that could not
+    resume: its checkpoint damaged, or its records damaged, missing or shorter than the checkpoint counted.
+
+    An unfinished run's checkpoint is loaded in full here and again when the run resumes: only torch's own
+    (safe) loader tells a damaged file, and a run may resume in another process, so the state is not handed on.
+    That is one extra read per unfinished run and command, against a run that fails after others trained."""
     for config in configs:
         store = RunStore(out, config)
         store.verify()
         if store.done:
             check_records(store.dir)
+        elif store.dir.exists():
+            check_resumable(store.dir, store.load_checkpoint())
 
 
 def _safe_run(config: RunConfig, out: Path, threads: int, minutes: float, wait: bool = False) -> RunResult:
@@ -51,9 +84,19 @@ def _safe_run(config: RunConfig, out: Path, threads: int, minutes: float, wait: 
         return RunResult(config, out / config.relative_dir(), "failed", error=str(err))
     except Exception as err:  # keep the other runs going; the traceback goes to the run folder
         folder = out / config.relative_dir()
+        return RunResult(config, folder, "failed", error=f"{type(err).__name__}: {err} ({_save_traceback(folder)})")
+
+
+def _save_traceback(folder: Path) -> str:
+    """Write the exception being handled to ``folder/error.txt`` and say where it went, or why it could not be
+    written: this runs in an error handler, which must not raise (the folder that cannot be made is often the
+    very failure being reported)."""
+    try:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "error.txt").write_text(traceback.format_exc())
-        return RunResult(config, folder, "failed", error=f"{type(err).__name__}: {err} (see {folder}/error.txt)")
+    except OSError as err:
+        return f"its traceback could not be saved: {err.strerror or err}"
+    return f"see {folder}/error.txt"
 
 
 def _local(configs: list[RunConfig], out: Path, jobs: int, minutes: float, wait: bool) -> list[RunResult]:
@@ -73,6 +116,7 @@ def _ray(configs: list[RunConfig], out: Path, address: str | None, minutes: floa
     except ImportError as err:
         raise UsageError("--executor ray needs Ray: pip install 'rlplastic[ray]'") from err
     if not ray.is_initialized():
+        check_address(address)
         ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
     task = ray.remote(num_cpus=1, max_retries=3)(_safe_run)
     return ray.get([task.remote(c, out.resolve(), 1, minutes, wait) for c in configs])

@@ -1,4 +1,5 @@
-"""The names of the files in a run folder: shared by the writers (store, recorder) and the light readers."""
+"""The names of the files in a run folder (and of ``config.json``'s one key that is not the run's identity):
+shared by the writers (store, recorder) and the light readers."""
 
 CONFIG = "config.json"
 DONE = "DONE"
@@ -8,3 +9,4 @@ METRICS = "metrics.csv"
 TENSORBOARD = "tensorboard"
 LOCK = ".lock"
 DIAGNOSTICS = "diagnostics.csv"
+NUMERICS = "numerics"  # config.json: what the run trained under (bench/numerics.py), not compared on reuse

@@ -21,10 +21,13 @@ from rlplastic.bench.overrides import by_section, check_section, keyword_default
 from rlplastic.envs import Phase, make_schedule
 from rlplastic.envs.seeding import check_limits
 from rlplastic.metrics.scores import atari_reference
-from rlplastic.suites import BUDGET_KEYS, Preset, Suite, SuiteError, load_suite
+from rlplastic.suites import BUDGET_KEYS, Budget, Preset, Suite, SuiteError, load_suite
 
 DIAGNOSTIC_DEFAULTS = dataclasses.asdict(DiagnosticsConfig())
 RUN_SECTIONS = ("suite", "budget", "env", "agent", "diagnostics")
+# Agent steps in one run, at most: years of training at this benchmark's thousands of steps/s (the paper budgets
+# are 10^7 to 10^8). A typo's 10^20 is refused before it trains; seeding.check_limits bounds phases, not steps.
+MAX_TOTAL_STEPS = 10**12
 
 
 @dataclass(frozen=True)
@@ -70,12 +73,6 @@ class RunConfig:
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> RunConfig:
-        data = dict(data)
-        data["tasks"] = tuple(data["tasks"])
-        return cls(**data)
-
 
 def method_parts(method: str) -> list[str]:
     """The parts of a (possibly composite) method name, as a usage error if any is unknown."""
@@ -117,6 +114,23 @@ def _check_tasks(suite: Suite, tasks: list[str], env_defaults: dict[str, Any]) -
                 raise UsageError(f"{where}: unknown option {unknown[0]!r}; valid options: {', '.join(env_defaults)}")
             used[task] = variant
     return used
+
+
+def _check_env_overrides(suite: Suite, tasks: list[str], given: dict[str, Any]) -> None:
+    """A global ``env.KEY`` that every task's variant sets itself would be silently ignored: refuse it, naming
+    the value's own range problem first (the adapter checks it) so an invalid value reads as invalid."""
+    for key, value in given.items():
+        owners = [suite.variants[t] for t in tasks if key in suite.variants.get(t, {}).get("env", {})]
+        if len(owners) < len(tasks):
+            continue  # some task uses it: check_spaces builds that task with it
+        try:
+            envs.make_env(suite.env, owners[0]["task"], np.array([0]), _env_defaults(suite) | given).close()
+        except (TypeError, ValueError) as err:
+            raise UsageError(f"invalid environment option: {err}") from err
+        raise UsageError(
+            f"--set env.{key}={value!r} has no effect: every task of this run is a variant of suite {suite.name!r} "
+            f"that sets its own {key}; drop it, or change {key} in the suite's [variants.*] tables"
+        )
 
 
 def load(suite_ref: str, budget: str) -> Suite:
@@ -201,14 +215,10 @@ def resolve(
     if not tasks:
         raise UsageError("suite.tasks is empty; name at least one task")
     variants = _check_tasks(suite, tasks, _env_defaults(suite))
+    _check_env_overrides(suite, tasks, run["env"])
     agent_options = _agent_options(suite, budget, agent_name, preset_agent, run["agent"])
     iteration = _agent_config(agent_name, agent_options).iteration_steps
-    requested = run["budget"].get("steps_per_phase", b.steps_per_phase)
-    cycles = run["budget"].get("cycles", b.cycles)
-    for name, value in (("steps_per_phase", requested), ("cycles", cycles)):
-        if value < 1:
-            raise UsageError(f"budget.{name}={value} must be at least 1")
-    steps = -(-requested // iteration) * iteration  # whole iterations
+    steps, cycles = _budget(run["budget"], b, iteration, len(tasks))
     total = steps * cycles * len(tasks)
     given = {p: check_section(p, sections.get(p, {}), interventions.option_defaults(p)) for p in parts}
     if chosen and chosen.intervene == "midpoint":
@@ -248,6 +258,24 @@ def resolve(
     )
     _check_buildable(config)
     return config
+
+
+def _budget(given: dict[str, Any], budget: Budget, iteration: int, tasks: int) -> tuple[int, int]:
+    """Steps per phase (rounded up to whole iterations) and cycles, each at least 1 and together at most
+    ``MAX_TOTAL_STEPS``: a typo's 10^20 steps would otherwise start a run that never ends."""
+    requested = given.get("steps_per_phase", budget.steps_per_phase)
+    cycles = given.get("cycles", budget.cycles)
+    for name, value in (("steps_per_phase", requested), ("cycles", cycles)):
+        if value < 1:
+            raise UsageError(f"budget.{name}={value} must be at least 1")
+    steps = -(-requested // iteration) * iteration
+    total = steps * cycles * tasks
+    if total > MAX_TOTAL_STEPS:
+        raise UsageError(
+            f"the budget makes {total:.3g} agent steps ({cycles} x {tasks} phases of {steps:.3g} steps), above the "
+            f"limit of {MAX_TOTAL_STEPS:.0e}; lower budget.steps_per_phase or budget.cycles"
+        )
+    return steps, cycles
 
 
 def _agent_config(agent: str, options: dict[str, Any]) -> Any:
@@ -320,3 +348,9 @@ def check_spaces(config: RunConfig) -> None:
                 f"task {task!r} has observations {other[0]} and actions {other[1]}, but {first!r} has {spec[0]} and "
                 f"{spec[1]}: a suite's tasks must share observation and action spaces (one body per dm_control suite)"
             )
+    fitting = agents.fitting(spec[1])
+    if config.agent not in fitting:
+        raise UsageError(
+            f"agent {config.agent!r} cannot act in the {spec[1].kind} actions of task {first!r}; agents that fit: "
+            f"{', '.join(fitting)} (choose one with --agent)"
+        )

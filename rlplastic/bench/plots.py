@@ -102,12 +102,17 @@ def plot_gap(board: Board, per_phase: pd.DataFrame, path: Path) -> None:
         mine = per_phase[per_phase["method"] == method].sort_values("phase")
         x = mine["phase"].to_numpy() + (i - (len(others) - 1) / 2) * width
         y = mine["gap_vs_reset"].to_numpy()
-        err = np.vstack([y - mine["gap_vs_reset_low"].to_numpy(), mine["gap_vs_reset_high"].to_numpy() - y])
-        ax.errorbar(x, y, yerr=np.nan_to_num(err), fmt="o", color=colours[method], capsize=3, label=method, ms=5)
+        low, high = mine["gap_vs_reset_low"].to_numpy(), mine["gap_vs_reset_high"].to_numpy()
+        bars = np.isfinite(low) & np.isfinite(high)  # no bar where one seed gives no interval: a point alone
+        err = np.vstack([y - low, high - y])[:, bars]
+        ax.errorbar(x[bars], y[bars], yerr=err, fmt="o", color=colours[method], capsize=3, label=method, ms=5)
+        ax.plot(x[~bars], y[~bars], "o", mfc="none", color=colours[method], ms=5)
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xticks(range(len(board.phases)), [p.label for p in board.phases], rotation=30, ha="right", fontsize=8)
     ax.set_ylabel("method − reset (end of phase)")
-    ax.set_title(f"{board.title}\nplasticity gap against reset (paired by seed, 95 % t CI)", fontsize=9)
+    ax.set_title(
+        f"{board.title}\nplasticity gap against reset (paired by seed, 95 % t CI; hollow: one seed, no CI)", fontsize=9
+    )
     ax.legend(fontsize=8)
     _save(fig, path)
 
@@ -126,7 +131,8 @@ def plot_aggregates(board: Board, path: Path) -> None:
             if row.empty:
                 continue
             value, low, high = row[["value", "low", "high"]].to_numpy()[0]
-            ax.barh(y, high - low, left=low, height=0.6, color=colours[method], alpha=0.75)
+            if np.isfinite(low) and np.isfinite(high):  # one seed: no interval, the estimate alone
+                ax.barh(y, high - low, left=low, height=0.6, color=colours[method], alpha=0.75)
             ax.plot([value, value], [y - 0.3, y + 0.3], color="black", lw=1.5)
         if metric.startswith("P("):
             ax.axvline(0.5, color="grey", ls="--", lw=0.8)
@@ -135,7 +141,10 @@ def plot_aggregates(board: Board, path: Path) -> None:
     ax0 = np.atleast_1d(axes)[0]
     ax0.set_yticks(range(len(board.methods)), board.methods)
     ax0.invert_yaxis()
-    fig.suptitle(f"{board.title}: aggregates over phases (95 % stratified bootstrap CI)", fontsize=10)
+    fig.suptitle(
+        f"{board.title}: aggregates over phases (95 % stratified bootstrap CI, expanded; a line alone: one seed)",
+        fontsize=10,
+    )
     _save(fig, path)
 
 
@@ -152,7 +161,8 @@ def plot_profiles(board: Board, path: Path) -> None:
     for method, scores in matrices.items():
         centre, low, high = aggregate.profile_band(scores, taus)
         ax.plot(taus, centre, color=colours[method], label=method)
-        ax.fill_between(taus, low, high, color=colours[method], alpha=0.2, lw=0)
+        if len(scores) > 1:  # one seed has no spread to resample: no band
+            ax.fill_between(taus, low, high, color=colours[method], alpha=0.2, lw=0)
     ax.set_xlabel("normalised end-of-phase score τ")
     ax.set_ylabel("fraction of runs × phases with score > τ")
     ax.set_title(f"{board.title}\nperformance profiles (95 % stratified bootstrap CI)", fontsize=9)

@@ -5,7 +5,8 @@ to the checkpoint's step (``cut_back``: atomic, and a half-written last line is 
 TensorBoard events from them (``rebuild_tensorboard``), so a resumed run's records equal an uninterrupted run's:
 nothing lost, nothing doubled. (TensorBoard's ``purge_step`` would hide the doubled events from its own reader
 only, and leave them in the files; rebuilding leaves one events file with exactly the kept records.)
-Throughput is not a record: it goes to TensorBoard (``speed/steps_per_s``) and the progress display only.
+Throughput is not a record: it goes to TensorBoard (``speed/steps_per_s``) and the progress display only, so
+the rebuild cannot restore it (see ``rebuild_tensorboard``).
 """
 
 from __future__ import annotations
@@ -193,7 +194,11 @@ def write_diagnostic_events(tb: Any, step: int, records: list[dict[str, Any]]) -
 
 
 def rebuild_tensorboard(run_dir: Path) -> None:
-    """Replace the run's TensorBoard events by events written from its (cut back) CSV records, in order."""
+    """Replace the run's TensorBoard events by events written from its (cut back) CSV records, in order.
+
+    ``speed/steps_per_s`` is not rebuilt: it is a wall-clock rate measured while training and kept in no CSV
+    record (so that two runs of one seed have byte-identical records), and it cannot be derived from them. After a
+    resume a run's ``speed/`` events start at the resume: those of the interrupted process are gone."""
     from torch.utils.tensorboard import SummaryWriter
 
     shutil.rmtree(run_dir / TENSORBOARD, ignore_errors=True)

@@ -7,14 +7,20 @@ experiment folder, not only the last command's. Imports no torch and no agents (
 from __future__ import annotations
 
 import math
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 from rlplastic.bench import leaderboard, plots
 from rlplastic.bench.errors import Parser, UsageError
 from rlplastic.bench.results import Run, by_experiment, find_runs
+from rlplastic.envs.schedule import Phase
 from rlplastic.metrics.aggregate import REPS
+from rlplastic.metrics.scores import describe
 from rlplastic.metrics.visits import WINDOW_FRACTION
 
 PROG = "python -m rlplastic.bench"
@@ -40,34 +46,69 @@ class Options:
     figures: bool = True
 
 
-def build_group(runs: list[Run], unfinished: int, options: Options) -> tuple[str, list[Path]]:
-    """The leaderboard of one experiment folder: its Markdown and the files written there."""
+@dataclass(frozen=True)
+class Built:
+    """One experiment folder's leaderboard, computed and not yet written."""
+
+    group: Path
+    board: leaderboard.Board
+    per_phase: pd.DataFrame
+    text: str
+
+
+def compute_group(runs: list[Run], unfinished: int, options: Options) -> Built:
+    """The leaderboard of one experiment folder, computed from its runs (every record read and checked)."""
     group = runs[0].group
     board = leaderboard.collect(runs, _title(runs[0]), options.window, options.reps)
     per_phase, summary = leaderboard.compute(board)
     note = options.note or (SMOKE if runs[0].config["budget"] == "smoke" else "")
     note = (note + "\n" if note else "") + f"Rebuild: `{PROG} table --out {group.parent.parent}`."
-    text = leaderboard.markdown(board, per_phase, summary, note, unfinished)
+    return Built(group, board, per_phase, leaderboard.markdown(board, per_phase, summary, note, unfinished))
+
+
+def write_group(built: Built, options: Options) -> list[Path]:
+    """Write one computed leaderboard's tables and/or figures; the paths written."""
     written = []
     if options.tables:
-        leaderboard.write(board, per_phase, text, group)
-        written += [group / name for name in leaderboard.FILES]
+        leaderboard.write(built.board, built.per_phase, built.text, built.group)
+        written += [built.group / name for name in leaderboard.FILES]
     if options.figures:
-        written += plots.write(board, per_phase, group)
-    return text, written
+        written += plots.write(built.board, built.per_phase, built.group)
+    return written
 
 
-def build(out: Path, options: Options = Options(), only: set[Path] | None = None) -> list[tuple[str, list[Path]]]:
-    """Leaderboards of every experiment folder under ``out`` (or of the folders in ``only``)."""
+def experiments(out: Path, only: set[Path] | None = None) -> tuple[dict[Path, list[Run]], dict[Path, int]]:
+    """The finished runs of every experiment folder under ``out`` (or of those in ``only``), labelled and checked
+    for agreement, and the number of unfinished runs per folder."""
     finished, unfinished = find_runs(out)
-    out_of = {}
+    out_of: dict[Path, int] = {}
     for folder in unfinished:
         out_of[folder.parent.parent] = out_of.get(folder.parent.parent, 0) + 1
     groups = by_experiment(finished)
     if only is not None:
         wanted = {folder.resolve() for folder in only}
         groups = {g: r for g, r in groups.items() if g.resolve() in wanted}
-    return [build_group(runs, out_of.get(group, 0), options) for group, runs in sorted(groups.items())]
+    return groups, out_of
+
+
+def check(out: Path, only: set[Path]) -> None:
+    """Read every finished run the training command will put on its boards, so damaged records are refused
+    before anything trains, not after (the same checks ``table`` makes)."""
+    if not out.is_dir():
+        return
+    groups, _ = experiments(out, only)
+    for runs in groups.values():
+        for run in runs:
+            run.episodes()
+            run.diagnostics()
+
+
+def build(out: Path, options: Options = Options(), only: set[Path] | None = None) -> list[tuple[str, list[Path]]]:
+    """Leaderboards of every experiment folder under ``out`` (or of the folders in ``only``). Every board is
+    computed before any is written, so a damaged run anywhere leaves every file as it was."""
+    groups, out_of = experiments(out, only)
+    built = [compute_group(runs, out_of.get(group, 0), options) for group, runs in sorted(groups.items())]
+    return [(b.text, write_group(b, options)) for b in built]
 
 
 def build_parser() -> Parser:
@@ -116,3 +157,31 @@ def main(argv: list[str]) -> int:
             print(text)
         print("written: " + ", ".join(str(p) for p in written))
     return 0
+
+
+def rebuild_from_scores(group: Path, note: str, reps: int = REPS) -> str:
+    """Rebuild a committed leaderboard whose run folders are not kept, from its ``scores.csv`` (per run and phase,
+    raw and normalised): every table and the gap, aggregate and profile plots. The learning curves and diagnostics
+    plots need the runs' records and are left as they are. The schedule comes from the board's title line."""
+    scores = pd.read_csv(group / "scores.csv")
+    title = (group / "leaderboard.md").read_text(encoding="utf-8").splitlines()[0].removeprefix("## ")
+    found = re.search(r"phases of ([\d,]+) steps", title)
+    if found is None:
+        raise UsageError(f"{group / 'leaderboard.md'}: no schedule in its title line {title!r}")
+    steps = int(found[1].replace(",", ""))
+    tasks = scores.drop_duplicates("phase").sort_values("phase")["task"]
+    phases = [Phase(i, task, i * steps, steps) for i, task in enumerate(tasks)]
+    if "recovered" not in scores:  # boards made before recovery was censored: NaN steps then meant "never"
+        judged = (scores["phase"] > 0) & (scores["episodes"] > 0) & ("reset" in set(scores["method"]))
+        scores["recovered"] = np.where(judged, np.isfinite(scores["recovery"]).astype(float), np.nan)
+    methods = leaderboard.method_order(list(scores["method"]))
+    board = leaderboard.Board(
+        title, methods, scores, {}, np.array([]), phases, describe(""), True, WINDOW_FRACTION, reps
+    )
+    per_phase, summary = leaderboard.compute(board)
+    text = leaderboard.markdown(board, per_phase, summary, note, 0)
+    leaderboard.write(board, per_phase, text, group)
+    plots.plot_gap(board, per_phase, group / "gap.png")
+    plots.plot_aggregates(board, group / "aggregates.png")
+    plots.plot_profiles(board, group / "profiles.png")
+    return text

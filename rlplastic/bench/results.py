@@ -4,10 +4,16 @@ Light on purpose: pandas and the JSON config only, never torch, the agents or th
 ``plot`` start in a second and work on a machine that only holds the results. Every run folder under ``--out``
 counts, whichever command made it; runs are grouped by their experiment folder
 (``<suite>/<agent>-<budget>[-preset][-tag]``), inside which every run shares one schedule and one setting.
+
+A method's identity is its name plus its resolved options: two configurations of one method are two rows with
+two labels (``fire`` and ``fire[iters=5]``), never one. Damaged data (a config of the wrong types, a record
+with a non-number or a cut last line) is refused with one line naming the run folder, before anything is
+written.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from functools import cached_property
@@ -19,6 +25,12 @@ import pandas as pd
 from rlplastic.bench.errors import UsageError
 from rlplastic.bench.layout import CONFIG, DIAGNOSTICS, DONE, EPISODES
 from rlplastic.envs.schedule import Phase, make_schedule
+
+SCORE_KINDS = ("atari_human", "dmc_max", "")
+NUMERICS = ("threads", "cpu_capability", "torch")
+"""What a run records of its numerics (``config.json`` key ``numerics``): a seed's numbers depend on them."""
+EPISODE_COLUMNS = ("step", "start", "return")
+DIAGNOSTIC_COLUMNS = ("phase", "step", "when", "network", "layer", "quantity", "value")
 
 SHARED = (
     "suite",
@@ -42,14 +54,33 @@ SHARED = (
 
 @dataclass(frozen=True)
 class Run:
-    """One finished run folder."""
+    """One finished run folder; ``label`` names its method and options in tables (``labels`` sets it)."""
 
     dir: Path
     config: dict[str, Any]
+    label: str = ""
 
     @property
     def method(self) -> str:
         return str(self.config["method"])
+
+    @property
+    def options(self) -> str:
+        """The resolved method options, as a canonical string: runs of one configuration share it."""
+        return json.dumps(self.config.get("method_options", {}), sort_keys=True)
+
+    @cached_property
+    def numerics(self) -> tuple[str, ...] | None:
+        """Threads, CPU capability and torch version the run trained with (None: not recorded); a resume under
+        other numerics adds them, so such a run never looks like one made under a single setting."""
+        recorded = self.config.get("numerics")
+        if not isinstance(recorded, dict):
+            return None
+        values = tuple(str(recorded.get(k, "?")) for k in NUMERICS)
+        resumed = _done(self.dir).get("numerics_at_resume")
+        if isinstance(resumed, dict) and resumed:
+            values += (f"resumed with {', '.join(f'{k} {v}' for k, v in sorted(resumed.items()))}",)
+        return values
 
     @property
     def seed(self) -> int:
@@ -71,40 +102,85 @@ class Run:
 
     def episodes(self) -> pd.DataFrame:
         """Columns ``step`` (end), ``start`` and ``return`` of every recorded episode, in order."""
-        path = self.dir / EPISODES
-        try:
-            frame = pd.read_csv(path)
-        except (OSError, ValueError) as err:
-            raise UsageError(f"{path} cannot be read ({err}); delete the run folder {self.dir} to rerun it") from err
-        missing = [c for c in ("step", "start", "return") if c not in frame.columns]
-        if missing:
-            raise UsageError(
-                f"{path} has no {missing[0]!r} column (written by an older rlplastic); delete the run folder "
-                f"{self.dir} to rerun it"
-            )
-        if frame[["step", "start", "return"]].isna().any().any():
-            raise UsageError(f"{path} has empty fields; delete the run folder {self.dir} to rerun it")
+        frame = _read(self.dir / EPISODES, EPISODE_COLUMNS, self.dir)
+        if frame[list(EPISODE_COLUMNS)].isna().any().any():
+            raise UsageError(f"{self.dir / EPISODES} has empty fields; delete the run folder {self.dir} to rerun it")
         return frame
 
     def diagnostics(self) -> pd.DataFrame:
         """The run's diagnostics rows (empty where it measured none)."""
         path = self.dir / DIAGNOSTICS
         if not path.exists() or path.stat().st_size == 0:
-            return pd.DataFrame(columns=["phase", "step", "when", "network", "layer", "quantity", "value"])
-        try:
-            return pd.read_csv(path, dtype={"layer": str})
-        except (OSError, ValueError) as err:
-            raise UsageError(f"{path} cannot be read ({err}); delete the run folder {self.dir} to rerun it") from err
+            return pd.DataFrame(columns=list(DIAGNOSTIC_COLUMNS))
+        return _read(path, DIAGNOSTIC_COLUMNS, self.dir, text=("when", "network", "layer", "quantity"))
+
+
+def _read(path: Path, columns: tuple[str, ...], run_dir: Path, text: tuple[str, ...] = ()) -> pd.DataFrame:
+    """A record file with ``columns``, every one a number but those in ``text``; anything else is a one-line
+    error naming the file (the training command refuses the same files: a cut last line too)."""
+    fix = f"delete the run folder {run_dir} to rerun it"
+    try:
+        if not path.read_bytes().endswith(b"\n"):
+            raise UsageError(f"{path} is damaged (its last line is cut); {fix}")
+        frame = pd.read_csv(path, dtype={c: str for c in text})
+    except (OSError, ValueError) as err:
+        raise UsageError(f"{path} cannot be read ({type(err).__name__}: {err}); {fix}") from err
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise UsageError(f"{path} has no {missing[0]!r} column (written by an older rlplastic); {fix}")
+    for column in columns:
+        if column in text or pd.api.types.is_numeric_dtype(frame[column]):
+            continue
+        bad = frame[column][pd.to_numeric(frame[column], errors="coerce").isna() & frame[column].notna()]
+        if len(bad):
+            raise UsageError(f"{path}: column {column!r} holds {bad.iloc[0]!r}, not a number; {fix}")
+        frame[column] = pd.to_numeric(frame[column])  # a header alone (no episode ended): empty, still numbers
+    return frame
+
+
+def _done(run_dir: Path) -> dict[str, Any]:
+    """The run's DONE summary (an empty dict where it is not JSON: older runs wrote other summaries)."""
+    try:
+        summary = json.loads((run_dir / DONE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return summary if isinstance(summary, dict) else {}
+
+
+def _check_config(path: Path, config: dict[str, Any]) -> None:
+    """The types the reader relies on: a wrong one is a one-line error, never a traceback later."""
+
+    def whole(value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+    problems = [
+        (
+            "tasks",
+            isinstance(config["tasks"], list) and config["tasks"] and all(isinstance(t, str) for t in config["tasks"]),
+            "a non-empty list of task names",
+        ),
+        ("steps_per_phase", whole(config["steps_per_phase"]), "a whole number of steps, at least 1"),
+        ("cycles", whole(config["cycles"]), "a whole number, at least 1"),
+        ("scores", config["scores"] in SCORE_KINDS, f"one of {', '.join(map(repr, SCORE_KINDS))}"),
+        ("seed", isinstance(config["seed"], int) and not isinstance(config["seed"], bool), "a whole number"),
+        ("method", isinstance(config["method"], str) and config["method"], "a method name"),
+        ("variants", isinstance(config["variants"], dict), "a table of variants"),
+        ("method_options", isinstance(config.get("method_options", {}), dict), "a table of options per method"),
+    ]
+    for key, ok, what in problems:
+        if not ok:
+            raise UsageError(f"{path}: {key!r} is {config[key]!r}, not {what}; delete its run folder to rerun it")
 
 
 def _load(config_path: Path) -> Run:
     try:
         config = json.loads(config_path.read_text(encoding="utf-8"))
         missing = [k for k in (*SHARED, "method", "seed") if k not in config]
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, TypeError) as err:
         raise UsageError(f"{config_path} cannot be read ({err}); delete its run folder to rerun it") from err
     if missing:
         raise UsageError(f"{config_path} lacks {missing[0]!r} (written by an older rlplastic); delete its run folder")
+    _check_config(config_path, config)
     return Run(config_path.parent, config)
 
 
@@ -122,7 +198,8 @@ def find_runs(out: Path) -> tuple[list[Run], list[Path]]:
 
 
 def by_experiment(runs: list[Run]) -> dict[Path, list[Run]]:
-    """Runs grouped by experiment folder; an error if two runs of one folder differ in a shared setting."""
+    """Runs grouped by experiment folder, each labelled (``labels``); an error if two runs of one folder differ in
+    a shared setting, or if one configuration of a method holds one seed twice."""
     groups: dict[Path, list[Run]] = {}
     for run in runs:
         groups.setdefault(run.group, []).append(run)
@@ -135,4 +212,43 @@ def by_experiment(runs: list[Run]) -> dict[Path, list[Run]]:
                     f"runs {first.dir} and {run.dir} share the folder {group} but differ in {differ[0]!r}; "
                     "move one of them to another --out"
                 )
+        groups[group] = labels(members)
     return groups
+
+
+def labels(runs: list[Run]) -> list[Run]:
+    """The runs with their table labels. A method run with one configuration is its name; several configurations
+    of one method are told apart by the options in which they differ, ``fire[iters=5]``, the configuration with
+    every option at its default (an untagged folder) keeping the plain name. Two runs of one label and seed (the
+    same configuration trained into two folders) are refused: they would count one seed twice."""
+    configs: dict[str, dict[str, dict[str, Any]]] = {}
+    for run in runs:
+        configs.setdefault(run.method, {})[run.options] = _flat_options(run.config.get("method_options", {}))
+    out, seen = [], {}
+    for run in runs:
+        label = _label(run, configs[run.method])
+        key = (label, run.seed)
+        if key in seen:
+            raise UsageError(
+                f"runs {seen[key]} and {run.dir} are both seed {run.seed} of {label} (the same configuration in two "
+                "folders); delete one of them"
+            )
+        seen[key] = run.dir
+        out.append(dataclasses.replace(run, label=label))
+    return out
+
+
+def _flat_options(options: dict[str, Any]) -> dict[str, Any]:
+    """``{part: {key: value}}`` as ``{key: value}`` for a single method, ``{part.key: value}`` for a composite."""
+    if len(options) == 1:
+        return dict(next(iter(options.values())))
+    return {f"{part}.{k}": v for part, values in options.items() for k, v in values.items()}
+
+
+def _label(run: Run, variants: dict[str, dict[str, Any]]) -> str:
+    if len(variants) == 1 or not run.config.get("method_tag"):
+        return run.method
+    mine = variants[run.options]
+    keys = sorted({k for other in variants.values() for k in mine.keys() | other.keys() if other.get(k) != mine.get(k)})
+    shown = (f"{k}={v if isinstance(v := mine.get(k), str) else json.dumps(v)}" for k in keys)
+    return f"{run.method}[{', '.join(shown)}]"

@@ -21,11 +21,13 @@ import numpy as np
 import torch
 
 from rlplastic import agents, interventions
+from rlplastic.bench import numerics
 from rlplastic.bench.diagnose import Diagnostics, DiagnosticsConfig
 from rlplastic.bench.display import PROGRESS
 from rlplastic.bench.plan import RunConfig
-from rlplastic.bench.recorder import RECORDS, DamagedRecords, Recorder, cut_back, rebuild_tensorboard
-from rlplastic.bench.store import RunLock, RunStore, atomic_write_bytes
+from rlplastic.bench.recorder import RECORDS, Recorder, cut_back, rebuild_tensorboard
+from rlplastic.bench.resumable import ROWS, check_resumable, record_rows
+from rlplastic.bench.store import RunLock, RunStore, atomic_write_bytes, remove_temporaries
 from rlplastic.envs import Phase, make_env
 from rlplastic.envs.episodes import Episode
 from rlplastic.envs.seeding import env_seeds
@@ -212,6 +214,7 @@ class _Checkpoints:
                 "iteration": iteration,
                 "actions": actions,
                 "diagnostics": self.diagnostics.state_dict() if self.diagnostics else None,
+                ROWS: record_rows(self.store.dir),  # after the recorder's flush: resume refuses shorter records
             }
         )
         self.last = time.monotonic()
@@ -285,6 +288,7 @@ def _restore(
     """Load the last checkpoint (None if there is none) and cut the records back to it. A phase-end checkpoint
     is loaded here; one from inside a phase is returned for ``_train_phase`` to load after replaying."""
     checkpoint = store.load_checkpoint()
+    check_resumable(store.dir, checkpoint)
     step, next_phase = 0, None
     if checkpoint is not None:
         method.load_state_dict(checkpoint["method"], learner)  # first: it may rebuild structure (injection)
@@ -296,21 +300,15 @@ def _restore(
         if diagnostics and checkpoint.get("diagnostics") is not None:
             diagnostics.load_state_dict(checkpoint["diagnostics"])
     for name in RECORDS:
-        if checkpoint is not None and not (store.dir / name).exists():
-            raise DamagedRecords(
-                f"{store.dir / name} is missing but the checkpoint is at step {step}; delete the run folder "
-                f"{store.dir} to rerun that run"
-            )
         cut_back(store.dir / name, step, next_phase)
     rebuild_tensorboard(store.dir)
     return checkpoint
 
 
-def run(
-    config: RunConfig, out_root: Path, show_progress: bool = True, checkpoint_minutes: float = CHECKPOINT_MINUTES
-) -> RunResult:
+def run(config: RunConfig, out_root: Path, checkpoint_minutes: float = CHECKPOINT_MINUTES) -> RunResult:
     """Train one run to the end (or resume it), writing everything into its run folder. A run another process
-    holds is not touched: its result says ``busy``."""
+    holds is not touched: its result says ``busy``. Progress goes to ``.progress.json`` for the command's
+    one ``Display``, so there is no progress flag here."""
     store = RunStore(out_root, config)
     store.verify()
     if store.done:
@@ -327,7 +325,11 @@ def run(
 
 
 def _run_locked(config: RunConfig, store: RunStore, checkpoint_minutes: float) -> RunResult:
-    store.claim()
+    """Train (or resume) the run whose lock this process holds: no other process writes in its folder, so the
+    temporary files there were left by a killed process."""
+    remove_temporaries(store.dir)
+    now_numerics = numerics.measure()  # here, in the training process, after its executor set the threads
+    first_numerics = store.claim(now_numerics)
     torch.manual_seed(config.seed)  # network initialisation follows the run seed
     phases = config.phases()
     probe = _env(config, phases[0])
@@ -367,5 +369,7 @@ def _run_locked(config: RunConfig, store: RunStore, checkpoint_minutes: float) -
         summary["resumed_at_step"] = start_step
     if learner.restarted_buffer:
         summary["restarted_buffer"] = True  # resumed without its replay buffer: not an uninterrupted run
+    if status == "resumed" and (drift := numerics.changed(first_numerics, now_numerics)):
+        summary["numerics_at_resume"] = drift  # config.json keeps the numerics the run began with
     store.mark_done(summary)
     return RunResult(config, store.dir, status, seconds, rate)

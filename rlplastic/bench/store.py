@@ -4,7 +4,8 @@ A crash loses at most the records since the last flush; on resume the records ar
 checkpoint, so no episode is lost or counted twice. Every file is replaced atomically through a temporary file
 of its own name (pid and random suffix), so two processes never write one temporary file. A run is trained by
 one process at a time: ``RunLock`` holds an advisory lock (``flock``) on the run's ``.lock`` file, which names
-its holder's pid and host; the kernel releases it when the holder dies, even by kill -9.
+its holder's pid and host; the kernel releases it when the holder dies, even by kill -9. The temporary files a
+killed process leaves are deleted by the next process that takes the lock (``remove_temporaries``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import socket
 import tempfile
 from pathlib import Path
@@ -21,13 +23,26 @@ import torch
 
 from rlplastic.bench.errors import UsageError
 from rlplastic.bench.faults import fault
-from rlplastic.bench.layout import CHECKPOINT, CONFIG, DONE, LOCK
+from rlplastic.bench.layout import CHECKPOINT, CONFIG, DONE, LOCK, NUMERICS
 from rlplastic.bench.plan import RunConfig
+
+# ``temporary``'s names: ``.<file name>.<pid>.<mkstemp's 8 random characters>.tmp``.
+TEMPORARY = re.compile(r"\..+\.\d+\.[a-z0-9_]{8}\.tmp")
 
 
 def temporary(path: Path) -> tuple[int, str]:
     """A new temporary file beside ``path``, unique to this call."""
     return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
+
+
+def remove_temporaries(folder: Path) -> list[Path]:
+    """Delete the temporary files a killed process left in ``folder`` (a kill -9 between ``temporary`` and its
+    ``os.replace``); only safe while holding the folder's ``RunLock``, when no other process writes there.
+    Returns what was removed."""
+    stale = [p for p in folder.glob(".*.tmp") if TEMPORARY.fullmatch(p.name)]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -86,7 +101,9 @@ class RunStore:
         return (self.dir / DONE).exists()
 
     def verify(self) -> None:
-        """Refuse a folder whose run (finished or not) was made with another resolved configuration."""
+        """Refuse a folder whose run (finished or not) was made with another resolved configuration. The recorded
+        numerics describe the run but are not its identity: folders written without them, or under another
+        thread count, are reused."""
         path = self.dir / CONFIG
         if not path.exists():
             return
@@ -94,6 +111,8 @@ class RunStore:
             existing = json.loads(path.read_text())
         except json.JSONDecodeError as err:
             raise UsageError(f"{path} is corrupt ({err}); delete the folder {self.dir} to rerun") from err
+        if isinstance(existing, dict):
+            existing.pop(NUMERICS, None)
         wanted = json.loads(json.dumps(self.config.to_json()))
         if existing != wanted:
             raise UsageError(
@@ -101,13 +120,17 @@ class RunStore:
                 "use another --out or delete that folder to rerun"
             )
 
-    def claim(self) -> None:
-        """Create the folder and write the configuration if absent (``verify`` has checked any existing one)."""
+    def claim(self, numerics: dict[str, Any]) -> dict[str, Any]:
+        """Write the configuration with the ``numerics`` this process trains under, unless the run resumes (a
+        checkpoint is present): then the stored file, with the numerics the run began with, is kept. Returns the
+        numerics the run began with (empty for a folder written before runs recorded them). ``verify`` has
+        checked any existing configuration."""
         path = self.dir / CONFIG
-        if path.exists():
-            return
+        if path.exists() and (self.dir / CHECKPOINT).exists():
+            return json.loads(path.read_text()).get(NUMERICS, {})
         self.dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(path, json.dumps(self.config.to_json(), indent=2).encode())
+        atomic_write_bytes(path, json.dumps(self.config.to_json() | {NUMERICS: numerics}, indent=2).encode())
+        return numerics
 
     def save_checkpoint(self, state: dict[str, Any]) -> None:
         fd, tmp = temporary(self.dir / CHECKPOINT)
@@ -151,7 +174,3 @@ def config_difference(stored: dict[str, Any], wanted: dict[str, Any], limit: int
     shown = [f"{k}: {a.get(k, '<absent>')!r} -> {b.get(k, '<absent>')!r}" for k in keys[:limit]]
     more = f" and {len(keys) - limit} more" if len(keys) > limit else ""
     return "; ".join(shown) + more
-
-
-def read_config(run_dir: Path) -> RunConfig:
-    return RunConfig.from_json(json.loads((run_dir / CONFIG).read_text()))

@@ -44,7 +44,7 @@ class Visit:
     gain: float
     episodes: int
     plateau: float
-    secondary_plateau: bool
+    secondary_plateau: float  # 1.0, 0.0, or NaN where the phase has no curve to judge
     steepest_rise: float
 
 
@@ -78,12 +78,12 @@ def visit_scores(episodes: pd.DataFrame, phases: list[Phase], fraction: float = 
         curve_bins = bins(mine, phase, w)
         end, start = _end(mine, phase, w), _start(mine, phase, w)
         auc = float(np.nanmean(curve_bins)) if np.isfinite(curve_bins).any() else np.nan
-        dynamics = dynamics_of(curve_bins, w) if len(mine) else (np.nan, False, np.nan)
+        dynamics = dynamics_of(curve_bins, w) if len(mine) else (np.nan, np.nan, np.nan)
         out.append(Visit(phase.index, phase.task, seen[phase.task], end, start, auc, end - start, len(mine), *dynamics))
     return out
 
 
-def dynamics_of(curve_bins: np.ndarray, w: int) -> tuple[float, bool, float]:
+def dynamics_of(curve_bins: np.ndarray, w: int) -> tuple[float, float, float]:
     return (
         dyn.plateau_steps(curve_bins, w),
         dyn.secondary_plateau(curve_bins),

@@ -91,11 +91,14 @@ def resolve_path(name_or_path: str) -> Path:
 
 
 def _require(data: dict[str, Any], key: str, kind: type, where: str) -> Any:
+    """``data[key]``, of type ``kind``; a TOML ``true`` is not an int (Python's bool is one, and would count as 1)."""
     if key not in data:
         raise SuiteError(f"{where}: missing key {key!r}")
-    if not isinstance(data[key], kind):
-        raise SuiteError(f"{where}: {key!r} must be a {kind.__name__}, got {type(data[key]).__name__}")
-    return data[key]
+    value = data[key]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        article = "an" if kind.__name__[0] in "aeiou" else "a"
+        raise SuiteError(f"{where}: {key!r} must be {article} {kind.__name__}, got {type(value).__name__} {value!r}")
+    return value
 
 
 def _tables(data: dict[str, Any], key: str, where: str) -> dict[str, dict[str, Any]]:
