@@ -192,3 +192,12 @@ def test_censored_median_by_hand() -> None:
 def test_step_counts_stay_inside_the_phase() -> None:
     iv = aggregate.mean_interval(np.array([0.0, 0.0, 3000.0]), bounds=(0.0, 100_000.0))
     assert iv.low == 0.0 and iv.high > iv.value > 0
+
+
+def test_scores_that_cannot_be_normalised_get_no_aggregate(tmp_path: Path) -> None:
+    for seed in range(2):
+        write_run(tmp_path, "reset", seed, [0.0] * 4, rise=0.0, noise=0.0)  # reset scores 0: nothing to divide by
+        write_run(tmp_path, "fire", seed, LEVELS)
+    text = _table(tmp_path)
+    assert "raw returns (not normalised" in text and "No aggregate: scores are not normalised." in text
+    assert "### Aggregate over phases" not in text

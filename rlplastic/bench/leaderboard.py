@@ -88,8 +88,8 @@ def collect(runs: list[Run], title: str, window: float = WINDOW_FRACTION, reps: 
         norm = _normalise(scores, kind)
         for run, values in raw_curves:
             board.curves[run.label or run.method, run.seed] = _normalise_curve(values, run, grid, norm)
-    except NormalisationError as err:
-        board.normalisation = f"raw returns (not normalised: {err})"
+    except NormalisationError as err:  # raw scores are no aggregate over tasks: none is computed on them
+        board.normalisation, board.normalised = f"raw returns (not normalised: {err})", False
         for score in (*SCORES, "steepest_rise"):
             scores[f"n_{score}"] = scores[score]
         for run, values in raw_curves:
