@@ -284,7 +284,7 @@ def dynamics_summary(board: Board) -> pd.DataFrame:
     """Per method, over the phases after a switch: plateau (per seed over phases, then a t interval over seeds,
     clipped to the phase), the share of phases with a secondary plateau (Wilson interval, phases as trials), the
     steepest rise (t interval over seeds), and recovery: the median steps over all phases with the ones that
-    never recovered counted as censored (``inf``: fewer than half recovered), beside the share that recovered."""
+    never recovered counted as censored (``inf``: half or more never recovered), beside the share that recovered."""
     after = board.scores[board.scores["phase"] > 0]
     longest = max(p.steps for p in board.phases)
     rows = []
@@ -541,7 +541,7 @@ def markdown(board: Board, per_phase: pd.DataFrame, summary: pd.DataFrame, note:
         "clipped to the phase); the share of phases with a second plateau between two rises; the steepest rise "
         "(normalised score per 1,000 steps); and recovery: the median over phases of the steps until the curve "
         f"reaches {dyn.RECOVERY:.0%} of reset's mean end score on that phase, a phase that never got there counted "
-        "as longer than any (not reached: fewer than half recovered), beside the share that recovered. Shares: "
+        "as longer than any (not reached: half or more never did), beside the share that recovered. Shares: "
         "Wilson 95 % intervals with each phase a trial (phases of one seed are not independent: read them as "
         "lower bounds on the uncertainty).",
         "",
