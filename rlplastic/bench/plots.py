@@ -142,7 +142,7 @@ def plot_aggregates(board: Board, path: Path) -> None:
     ax0.set_yticks(range(len(board.methods)), board.methods)
     ax0.invert_yaxis()
     fig.suptitle(
-        f"{board.title}: aggregates over phases (95 % stratified bootstrap CI, expanded; a line alone: one seed)",
+        f"{board.title}: aggregates over phases (95 % stratified bootstrap CI, expanded; a line without a bar: one seed, or no spread)",
         fontsize=10,
     )
     _save(fig, path)
