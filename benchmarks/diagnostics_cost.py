@@ -12,8 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from rlplastic.bench import runner
-from rlplastic.bench.plan import plan
+from rlplastic.run import runner
+from rlplastic.run.plan import plan
 
 TASKS = {"minatar": ["Breakout", "Asterix"], "atari": ["Pong", "Breakout"], "walker": ["walker-stand", "walker-walk"]}
 

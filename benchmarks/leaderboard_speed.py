@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from rlplastic.bench import report
-from rlplastic.bench.synthetic import write_run
 from rlplastic.metrics import aggregate
+from rlplastic.report import commands as report
+from rlplastic.report.synthetic import write_run
 
 
 def write_runs(out: Path, methods: int, seeds: int, phases: int) -> None:

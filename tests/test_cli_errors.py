@@ -12,12 +12,12 @@ import pytest
 import torch
 from conftest import TINY_PPO
 
-from rlplastic.bench import executor, runner
-from rlplastic.bench.cli import main
-from rlplastic.bench.layout import CHECKPOINT
-from rlplastic.bench.plan import plan
-from rlplastic.bench.recorder import DamagedRecords
-from rlplastic.bench.resumable import ROWS
+from rlplastic.folders import CHECKPOINT
+from rlplastic.run import executor, runner
+from rlplastic.run.cli import main
+from rlplastic.run.plan import plan
+from rlplastic.run.recorder import DamagedRecords
+from rlplastic.run.resumable import ROWS
 
 
 def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

@@ -158,8 +158,8 @@ def write_suite(path, tasks: list[str], variants: str = "") -> str:
     ],
 )
 def test_bad_tasks_are_refused_before_any_run(tmp_path, tasks: list[str], variants: str, message: str) -> None:
-    from rlplastic.bench.errors import UsageError
-    from rlplastic.bench.plan import plan
+    from rlplastic.errors import UsageError
+    from rlplastic.run.plan import plan
 
     with pytest.raises(UsageError, match=message):
         plan(write_suite(tmp_path / "s.toml", tasks, variants), ["none"], [0], "smoke", {})
@@ -168,9 +168,9 @@ def test_bad_tasks_are_refused_before_any_run(tmp_path, tasks: list[str], varian
 def test_tasks_with_other_spaces_are_refused_up_front_and_at_run_time(tmp_path) -> None:
     import dataclasses
 
-    from rlplastic.bench import runner
-    from rlplastic.bench.errors import UsageError
-    from rlplastic.bench.plan import plan
+    from rlplastic.errors import UsageError
+    from rlplastic.run import runner
+    from rlplastic.run.plan import plan
 
     suite = write_suite(tmp_path / "s.toml", ["walker-walk", "humanoid-walk"])
     with pytest.raises(UsageError, match="must share observation and action spaces"):

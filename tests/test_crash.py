@@ -2,7 +2,7 @@
 
 A real run process is killed with SIGKILL at random points of its training (first phase, inside phases), inside
 a checkpoint write and inside the cut-back of records on resume (``RLPLASTIC_FAULT``, see
-``rlplastic/bench/faults.py``); the command is rerun until it finishes. Checkpoints are taken at every metrics
+``rlplastic/run/faults.py``); the command is rerun until it finishes. Checkpoints are taken at every metrics
 row (``--checkpoint-minutes 0``), so resumes go through mid-phase checkpoints and their action replay: the test
 reads the checkpoint each rerun resumes from and requires one taken inside a phase. No temporary file of the
 killed writes may remain.

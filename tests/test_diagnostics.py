@@ -10,9 +10,9 @@ import pytest
 import torch
 from torch import nn
 
-from rlplastic.bench.recorder import cut_back
 from rlplastic.metrics import diagnostics as dg
 from rlplastic.metrics import dynamics as dyn
+from rlplastic.run.recorder import cut_back
 
 
 def test_ranks_of_diagonal_matrices() -> None:

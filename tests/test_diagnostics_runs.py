@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from rlplastic.bench import runner
-from rlplastic.bench.plan import plan
+from rlplastic.run import runner
+from rlplastic.run.plan import plan
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from rlplastic.bench.cli import main
+from rlplastic.run.cli import main
 
 pytestmark = pytest.mark.slow
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from rlplastic.bench.cli import main
 from rlplastic.interventions.registry import BUILTINS
+from rlplastic.run.cli import main
 
 pytestmark = pytest.mark.slow
 

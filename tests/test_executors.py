@@ -12,11 +12,11 @@ import pytest
 import torch
 from conftest import TINY_PPO
 
-from rlplastic.bench import numerics, runner
-from rlplastic.bench.errors import UsageError
-from rlplastic.bench.layout import CHECKPOINT
-from rlplastic.bench.plan import plan
-from rlplastic.bench.store import RunLock, RunStore
+from rlplastic.errors import UsageError
+from rlplastic.folders import CHECKPOINT
+from rlplastic.run import numerics, runner
+from rlplastic.run.plan import plan
+from rlplastic.run.store import RunLock, RunStore
 
 pytestmark = pytest.mark.slow
 

@@ -9,10 +9,10 @@ import torch
 from torch import nn
 
 from rlplastic.agents.learner import LearnerBase
-from rlplastic.bench.runner import act_at_boundary
 from rlplastic.envs import Phase
 from rlplastic.interventions.base import Boundary
 from rlplastic.interventions.fire import Fire, FireConfig, fire_weight, newton_schulz
+from rlplastic.run.runner import act_at_boundary
 
 
 def polar(matrix: torch.Tensor) -> torch.Tensor:

@@ -163,7 +163,7 @@ def test_paired_gap_forgetting_and_forward_transfer_by_hand() -> None:
 
 
 def test_later_gap_averages_phases_after_the_first_per_seed_by_hand() -> None:
-    from rlplastic.bench.leaderboard import later_gap
+    from rlplastic.report.leaderboard import later_gap
 
     scores = _scores().assign(n_end=lambda d: d["end"])
     # seed 0: phases 1, 2 give (2-3, 4-3) -> mean 0; seed 1: (3-2, 5-4) -> mean 1; phase 0 (equal) is left out

@@ -13,7 +13,6 @@ from conftest import trained_learner
 from torch import nn
 
 from rlplastic.agents.networks import CReLU
-from rlplastic.bench.runner import act_at_boundary
 from rlplastic.envs import Phase, make_env
 from rlplastic.envs.seeding import env_seeds
 from rlplastic.interventions import build
@@ -21,6 +20,7 @@ from rlplastic.interventions.base import Boundary
 from rlplastic.interventions.fire import fire_weight
 from rlplastic.interventions.injection import InjectedHead
 from rlplastic.interventions.registry import BUILTINS
+from rlplastic.run.runner import act_at_boundary
 from rlplastic.suites import load_suite
 
 # case -> (agent, suite, the incoming task of the switch)

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rlplastic.bench.cli import main
 from rlplastic.envs import make_env
 from rlplastic.envs.perturb import permutation
+from rlplastic.run.cli import main
 from rlplastic.suites import SuiteError, load_suite
 
 PROTOCOLS = ("permuted", "scrambled", "warmstart", "cminatar")
@@ -128,7 +128,7 @@ def test_each_protocol_runs_its_smoke_budget(suite: str, tmp_path: Path) -> None
 def test_the_high_replay_preset_makes_four_updates_per_step() -> None:
     from conftest import trained_learner
 
-    from rlplastic.bench.plan import plan
+    from rlplastic.run.plan import plan
 
     (config,) = plan("minatar", ["none"], [0], "smoke", {}, preset="high_replay")
     assert config.agent == "dqn" and config.agent_options["gradient_steps"] == 4

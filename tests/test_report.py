@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from conftest import TINY_PPO
 
-from rlplastic.bench.cli import main
+from rlplastic.run.cli import main
 
 pytestmark = pytest.mark.slow
 

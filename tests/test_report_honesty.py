@@ -12,11 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rlplastic.bench import leaderboard, report
-from rlplastic.bench.report import main
-from rlplastic.bench.synthetic import write_run
 from rlplastic.metrics import aggregate
 from rlplastic.metrics import dynamics as dyn
+from rlplastic.report import commands as report
+from rlplastic.report import leaderboard
+from rlplastic.report.commands import main
+from rlplastic.report.synthetic import write_run
 
 LEVELS = [10.0] * 4
 GROUP = Path("suite") / "ppo-short"

@@ -10,12 +10,12 @@ import pytest
 import torch
 from conftest import TINY_PPO
 
-from rlplastic.bench import numerics, runner
-from rlplastic.bench.errors import UsageError
-from rlplastic.bench.layout import CHECKPOINT, CONFIG, DONE
-from rlplastic.bench.plan import plan
-from rlplastic.bench.recorder import RECORDS
-from rlplastic.bench.store import RunStore, temporary
+from rlplastic.errors import UsageError
+from rlplastic.folders import CHECKPOINT, CONFIG, DONE
+from rlplastic.run import numerics, runner
+from rlplastic.run.plan import plan
+from rlplastic.run.recorder import RECORDS
+from rlplastic.run.store import RunStore, temporary
 
 pytestmark = pytest.mark.slow
 

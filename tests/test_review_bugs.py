@@ -11,12 +11,12 @@ import torch
 from conftest import TINY_PPO
 
 from rlplastic import agents
-from rlplastic.bench import runner
-from rlplastic.bench.cli import main
-from rlplastic.bench.plan import plan
 from rlplastic.envs import make_env
 from rlplastic.envs.seeding import MAX_ENVS, env_seeds
 from rlplastic.interventions.sp import ShrinkPerturb
+from rlplastic.run import runner
+from rlplastic.run.cli import main
+from rlplastic.run.plan import plan
 from rlplastic.suites import load_suite
 
 pytestmark = pytest.mark.slow

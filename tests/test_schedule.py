@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from rlplastic.bench.plan import plan
 from rlplastic.envs import make_schedule
+from rlplastic.run.plan import plan
 
 
 def test_tasks_in_order_cycled_with_fixed_lengths() -> None:

@@ -11,9 +11,10 @@ import dataclasses
 from typing import Any
 
 from rlplastic.agents.dqn import DQN, DQNConfig
-from rlplastic.agents.learner import ActionSpec, Batch, EnvSpec, Hooks, Learner, StepResult, VectorEnv, env_spec
+from rlplastic.agents.learner import Batch, Hooks, Learner
 from rlplastic.agents.ppo import PPO, PPOConfig
 from rlplastic.agents.sac import SAC, SACConfig
+from rlplastic.envs.spec import ActionSpec, EnvSpec, StepResult, VectorEnv, env_spec
 
 AGENTS: dict[str, type] = {"ppo": PPO, "dqn": DQN, "sac": SAC}
 

@@ -33,10 +33,7 @@ from torch import nn
 from rlplastic import checks
 from rlplastic.agents.learner import (
     Batch,
-    EnvSpec,
     Hooks,
-    StepResult,
-    VectorEnv,
     adam,
     frozen_copy,
 )
@@ -45,6 +42,7 @@ from rlplastic.agents.off_policy import OffPolicyLearner, check_common
 from rlplastic.agents.optim import CenteredRMSprop
 from rlplastic.agents.precision import PRECISIONS, autocast
 from rlplastic.envs import Phase
+from rlplastic.envs.spec import EnvSpec, StepResult, VectorEnv
 
 
 @dataclass(frozen=True)

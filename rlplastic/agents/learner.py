@@ -1,8 +1,7 @@
 """The agent-neutral seam: what every agent offers the runner and the interventions, in one file.
 
-- ``VectorEnv``: what an environment adapter offers an agent (``StepResult`` keeps termination and
-  truncation apart and carries the final observation, which off-policy agents and time-limited tasks need).
-- ``ActionSpec``: discrete ``n`` actions or a continuous box.
+- the env contract (``VectorEnv``, ``StepResult``, ``ActionSpec``, ``EnvSpec``, ``Episode``) lives in
+  ``rlplastic/envs/spec.py``: agents depend on envs, never the reverse (``rlplastic.agents`` re-exports it).
 - ``Network``: what a network offers interventions (``heads``, ``hidden_layers()``).
 - ``Hooks``: what an intervention may do while an agent is built and while it trains.
 - ``Learner``: what an agent offers the runner (``collect``/``update``, one iteration at a time) and the
@@ -22,7 +21,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
@@ -30,88 +28,14 @@ import torch
 from torch import nn
 
 from rlplastic.agents.allocator import tune_allocator
-from rlplastic.envs.episodes import Episode
 from rlplastic.envs.schedule import Phase
+from rlplastic.envs.spec import EnvSpec, Episode, VectorEnv
 
 if TYPE_CHECKING:
     from rlplastic.agents.networks import ArchSpec, HiddenLayer
 
 Batch = dict[str, torch.Tensor]
 EpisodeCallback = Callable[[Phase, int, Episode], None]
-
-
-# --- environments ---------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ActionSpec:
-    """Discrete actions (``n`` > 0) or a continuous box: one (low, high) bound per action dimension."""
-
-    n: int = 0
-    low: tuple[float, ...] = ()
-    high: tuple[float, ...] = ()
-
-    @property
-    def discrete(self) -> bool:
-        return self.n > 0
-
-    @property
-    def dim(self) -> int:
-        """Action dimensions of a continuous box (0 for discrete actions)."""
-        return len(self.low)
-
-    @property
-    def kind(self) -> str:
-        """``discrete`` or ``continuous``: the names an agent's ``ACTION_KINDS`` use."""
-        return "discrete" if self.discrete else "continuous"
-
-
-@dataclass
-class StepResult:
-    """One vector step. ``obs`` already holds the next episode's first observation where an episode ended;
-    ``final_obs[i]`` is the last observation of the episode that ended in env i (zeros elsewhere)."""
-
-    obs: np.ndarray
-    reward: np.ndarray
-    terminated: np.ndarray
-    truncated: np.ndarray
-    final_obs: np.ndarray
-    episodes: list[Episode] = field(default_factory=list)
-
-    @property
-    def done(self) -> np.ndarray:
-        return np.logical_or(self.terminated, self.truncated)
-
-
-@dataclass(frozen=True)
-class EnvSpec:
-    """What an agent needs to know of a schedule's environments to build its networks and buffers."""
-
-    obs_shape: tuple[int, ...]
-    action_spec: ActionSpec
-    frame_stack: int = 1
-    obs_dtype: str = "uint8"
-
-
-class VectorEnv(Protocol):
-    """``num_envs`` copies of one task. Every task of a schedule shares ``obs_shape`` and ``action_spec`` so one
-    network serves them all. ``frame_stack`` > 1 says ``obs[:, k]`` are the last k frames, oldest first, with
-    zero frames before an episode's start (replay buffers then store each frame once). ``obs_dtype`` is
-    ``uint8`` for pixels and game maps, ``float32`` for proprioceptive states."""
-
-    num_envs: int
-    obs_shape: tuple[int, ...]
-    action_spec: ActionSpec
-    frame_stack: int
-    obs_dtype: str
-
-    def reset(self) -> np.ndarray: ...
-
-    def step(self, actions: np.ndarray) -> StepResult: ...
-
-    def close(self) -> None: ...
-
-
-def env_spec(env: VectorEnv) -> EnvSpec:
-    return EnvSpec(tuple(env.obs_shape), env.action_spec, env.frame_stack, env.obs_dtype)
 
 
 # --- networks -------------------------------------------------------------------------------------------

@@ -18,10 +18,11 @@ import numpy as np
 import torch
 
 from rlplastic import checks
-from rlplastic.agents.learner import Batch, EnvSpec, EpisodeCallback, LearnerBase, StepResult, VectorEnv
+from rlplastic.agents.learner import Batch, EpisodeCallback, LearnerBase
 from rlplastic.agents.networks import ENCODERS, INITS
 from rlplastic.agents.replay import FrameReplay
 from rlplastic.envs import Phase
+from rlplastic.envs.spec import EnvSpec, StepResult, VectorEnv
 
 COUNTS = ("num_envs", "train_frequency", "gradient_steps", "batch_size", "target_network_frequency", "buffer_size")
 

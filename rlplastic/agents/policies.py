@@ -15,8 +15,8 @@ import math
 import torch
 from torch import nn
 
-from rlplastic.agents.learner import EnvSpec
 from rlplastic.agents.networks import ActorCritic, ArchSpec, GaussianPolicy, ValueNetwork
+from rlplastic.envs.spec import EnvSpec
 
 Networks = dict[str, nn.Module]
 

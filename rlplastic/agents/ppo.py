@@ -32,12 +32,9 @@ from torch import nn
 from rlplastic import checks
 from rlplastic.agents.learner import (
     Batch,
-    EnvSpec,
     EpisodeCallback,
     Hooks,
     LearnerBase,
-    StepResult,
-    VectorEnv,
     adam,
     all_parameters,
 )
@@ -46,6 +43,7 @@ from rlplastic.agents.normalize import ObsNormalizer, RewardScaler
 from rlplastic.agents.policies import policy_family
 from rlplastic.agents.precision import PRECISIONS, autocast
 from rlplastic.envs.schedule import Phase
+from rlplastic.envs.spec import EnvSpec, StepResult, VectorEnv
 
 
 @dataclass(frozen=True)

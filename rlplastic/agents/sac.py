@@ -33,10 +33,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from rlplastic import checks
-from rlplastic.agents.learner import Batch, EnvSpec, Hooks, adam, frozen_copy
+from rlplastic.agents.learner import Batch, Hooks, adam, frozen_copy
 from rlplastic.agents.networks import ArchSpec, SoftQNetwork, SquashedGaussianActor
 from rlplastic.agents.off_policy import OffPolicyLearner, check_common
 from rlplastic.agents.precision import PRECISIONS, autocast
+from rlplastic.envs.spec import EnvSpec
 
 CRITICS = ("q1", "q2")
 

@@ -1,1 +1,2 @@
-"""The harness: CLI, planning, executors, run store, recorder and leaderboard."""
+"""The command-line entry point, ``python -m rlplastic.bench``: it hands training to ``rlplastic.run`` and the
+``table``/``plot`` commands to ``rlplastic.report``."""

@@ -1,4 +1,5 @@
-"""``python -m rlplastic.bench [table|plot]``: ``table`` and ``plot`` only read results (no torch import)."""
+"""``python -m rlplastic.bench [table|plot]``: training goes to ``rlplastic.run``; ``table`` and ``plot`` only read
+results (``rlplastic.report``, no torch import)."""
 
 import sys
 
@@ -8,10 +9,10 @@ REPORTS = ("table", "plot")
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] and argv[0] in REPORTS:
-        from rlplastic.bench import report
+        from rlplastic.report import commands
 
-        return report.main(argv)
-    from rlplastic.bench import cli
+        return commands.main(argv)
+    from rlplastic.run import cli
 
     return cli.main(argv)
 

@@ -10,7 +10,7 @@ import numpy as np
 from rlplastic.envs.schedule import Phase, make_schedule
 
 if TYPE_CHECKING:
-    from rlplastic.agents.learner import VectorEnv
+    from rlplastic.envs.spec import VectorEnv
 
 ENV_KINDS = ("atari", "minatar", "dmc")
 VARIANT_KEYS = ("task", "env", "permute_obs", "permute_entries", "permute_actions", "reward_scale", "random_reward")

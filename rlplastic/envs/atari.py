@@ -17,8 +17,8 @@ import re
 import numpy as np
 
 from rlplastic import checks
-from rlplastic.agents.learner import ActionSpec, StepResult
 from rlplastic.envs.episodes import EpisodeTracker
+from rlplastic.envs.spec import ActionSpec, StepResult
 
 FULL_ACTION_COUNT = 18
 

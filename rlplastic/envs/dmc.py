@@ -20,8 +20,8 @@ import os
 import numpy as np
 
 from rlplastic import checks
-from rlplastic.agents.learner import ActionSpec, StepResult
 from rlplastic.envs.episodes import EpisodeTracker
+from rlplastic.envs.spec import ActionSpec, StepResult
 
 os.environ.setdefault("MUJOCO_GL", "egl")  # no display: silences GLFW before dm_control loads; nothing is rendered
 

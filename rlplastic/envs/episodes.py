@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-
-@dataclass(frozen=True)
-class Episode:
-    """One finished episode: its undiscounted raw-score return and its length in agent steps."""
-
-    ret: float
-    length: int
+from rlplastic.envs.spec import Episode
 
 
 class EpisodeTracker:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from rlplastic import checks
-from rlplastic.agents.learner import ActionSpec, StepResult
 from rlplastic.envs.episodes import EpisodeTracker
+from rlplastic.envs.spec import ActionSpec, StepResult
 
 MAX_CHANNELS = 10
 FULL_ACTION_COUNT = 6

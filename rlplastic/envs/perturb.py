@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rlplastic.agents.learner import StepResult, VectorEnv
+from rlplastic.envs.spec import StepResult, VectorEnv
 
 NONE = -1
 

@@ -1,6 +1,6 @@
 """Plasticity diagnostics of a network's units, features and weights: pure functions with known answers.
 
-Each takes tensors measured on a probe batch (``bench/diagnose.py`` gathers them) and returns a number:
+Each takes tensors measured on a probe batch (``metrics/diagnose.py`` gathers them) and returns a number:
 - ``normalised_scores`` / ``dormant_fraction``: ReDo's τ-dormant units (Sokar et al., arXiv 2302.12902): unit i's
   score is E|h_i| / mean_k E|h_k| within its layer; dormant if the score is ≤ τ (τ = 0: never active);
 - ``grama_scores``: GraMa (Liu et al., arXiv 2505.24061): the same normalisation of the mean |gradient| of the

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from rlplastic.bench.layout import DONE
-from rlplastic.bench.plan import RunConfig
+from rlplastic.folders import DONE
+from rlplastic.run.plan import RunConfig
 
 PROGRESS = ".progress.json"
 

@@ -26,12 +26,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rlplastic.bench.results import Run
 from rlplastic.metrics import aggregate, continual
 from rlplastic.metrics import dynamics as dyn
 from rlplastic.metrics.aggregate import Interval
 from rlplastic.metrics.scores import NormalisationError, describe, normaliser
 from rlplastic.metrics.visits import SCORES, WINDOW_FRACTION, curve, visit_scores, window_steps
+from rlplastic.report.results import Run
 
 BASELINES = ("none", "reset")
 FILES = ("leaderboard.md", "leaderboard.csv", "aggregates.csv", "scores.csv")

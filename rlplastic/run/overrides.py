@@ -11,7 +11,7 @@ from typing import Any
 
 import tomllib
 
-from rlplastic.bench.errors import UsageError
+from rlplastic.errors import UsageError
 
 
 def parse_value(raw: str) -> Any:

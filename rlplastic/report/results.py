@@ -22,9 +22,9 @@ from typing import Any
 
 import pandas as pd
 
-from rlplastic.bench.errors import UsageError
-from rlplastic.bench.layout import CONFIG, DIAGNOSTICS, DONE, EPISODES
 from rlplastic.envs.schedule import Phase, make_schedule
+from rlplastic.errors import UsageError
+from rlplastic.folders import CONFIG, DIAGNOSTICS, DONE, EPISODES
 
 SCORE_KINDS = ("atari_human", "dmc_max", "")
 NUMERICS = ("threads", "cpu_capability", "torch")

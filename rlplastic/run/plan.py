@@ -15,12 +15,12 @@ from typing import Any
 import numpy as np
 
 from rlplastic import __version__, agents, envs, interventions
-from rlplastic.bench.diagnose import DiagnosticsConfig
-from rlplastic.bench.errors import UsageError
-from rlplastic.bench.overrides import by_section, check_section, keyword_defaults
 from rlplastic.envs import Phase, make_schedule
 from rlplastic.envs.seeding import check_limits
+from rlplastic.errors import UsageError
+from rlplastic.metrics.diagnose import DiagnosticsConfig
 from rlplastic.metrics.scores import atari_reference
+from rlplastic.run.overrides import by_section, check_section, keyword_defaults
 from rlplastic.suites import BUDGET_KEYS, Budget, Preset, Suite, SuiteError, load_suite
 
 DIAGNOSTIC_DEFAULTS = dataclasses.asdict(DiagnosticsConfig())

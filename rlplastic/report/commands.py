@@ -15,13 +15,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rlplastic.bench import leaderboard, plots
-from rlplastic.bench.errors import Parser, UsageError
-from rlplastic.bench.results import Run, by_experiment, find_runs
 from rlplastic.envs.schedule import Phase
+from rlplastic.errors import Parser, UsageError
 from rlplastic.metrics.aggregate import REPS
 from rlplastic.metrics.scores import describe
 from rlplastic.metrics.visits import WINDOW_FRACTION
+from rlplastic.report import leaderboard, plots
+from rlplastic.report.results import Run, by_experiment, find_runs
 
 PROG = "python -m rlplastic.bench"
 SMOKE = "NOTE: smoke budget: these numbers check that everything runs; they are NOT research results."

@@ -10,11 +10,12 @@ import tempfile
 from pathlib import Path
 
 from rlplastic import interventions
-from rlplastic.bench import executor, report
-from rlplastic.bench.errors import Parser, UsageError
-from rlplastic.bench.overrides import parse_assignments
-from rlplastic.bench.plan import method_parts, plan
-from rlplastic.bench.runner import RunResult
+from rlplastic.errors import Parser, UsageError
+from rlplastic.report import commands as report
+from rlplastic.run import executor
+from rlplastic.run.overrides import parse_assignments
+from rlplastic.run.plan import method_parts, plan
+from rlplastic.run.runner import RunResult
 from rlplastic.suites import available_suites, load_suite
 
 PROG = "python -m rlplastic.bench"

@@ -14,9 +14,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rlplastic.bench.errors import UsageError
-from rlplastic.bench.layout import CHECKPOINT
-from rlplastic.bench.recorder import RECORDS, DamagedRecords, read_rows
+from rlplastic.errors import UsageError
+from rlplastic.folders import CHECKPOINT
+from rlplastic.run.recorder import RECORDS, DamagedRecords, read_rows
 
 ROWS = "record_rows"  # checkpoint key: data rows of each record file when it was taken (absent from older ones)
 STATE = ("learner", "method", "torch_rng", "phase", "iteration")  # what resuming reads from a checkpoint

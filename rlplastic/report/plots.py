@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rlplastic.bench.leaderboard import Board, grid_phases, method_curves, metric_order
 from rlplastic.metrics import aggregate
+from rlplastic.report.leaderboard import Board, grid_phases, method_curves, metric_order
 
 FILES = ("curves.png", "gap.png", "aggregates.png", "profiles.png")
 
@@ -142,14 +142,15 @@ def plot_aggregates(board: Board, path: Path) -> None:
     ax0.set_yticks(range(len(board.methods)), board.methods)
     ax0.invert_yaxis()
     fig.suptitle(
-        f"{board.title}: aggregates over phases (95 % stratified bootstrap CI, expanded; a line without a bar: one seed, or no spread)",
+        f"{board.title}: aggregates over phases (95 % stratified bootstrap CI, expanded; "
+        "a line without a bar: one seed, or no spread)",
         fontsize=10,
     )
     _save(fig, path)
 
 
 def plot_profiles(board: Board, path: Path) -> None:
-    from rlplastic.bench.leaderboard import complete_phases, score_matrix
+    from rlplastic.report.leaderboard import complete_phases, score_matrix
 
     plt = _pyplot()
     colours = _colours(board.methods)

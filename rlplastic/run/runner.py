@@ -21,17 +21,17 @@ import numpy as np
 import torch
 
 from rlplastic import agents, interventions
-from rlplastic.bench import numerics
-from rlplastic.bench.diagnose import Diagnostics, DiagnosticsConfig
-from rlplastic.bench.display import PROGRESS
-from rlplastic.bench.plan import RunConfig
-from rlplastic.bench.recorder import RECORDS, Recorder, cut_back, rebuild_tensorboard
-from rlplastic.bench.resumable import ROWS, check_resumable, record_rows
-from rlplastic.bench.store import RunLock, RunStore, atomic_write_bytes, remove_temporaries
 from rlplastic.envs import Phase, make_env
-from rlplastic.envs.episodes import Episode
 from rlplastic.envs.seeding import env_seeds
+from rlplastic.envs.spec import Episode
 from rlplastic.interventions.base import Boundary
+from rlplastic.metrics.diagnose import Diagnostics, DiagnosticsConfig
+from rlplastic.run import numerics
+from rlplastic.run.display import PROGRESS
+from rlplastic.run.plan import RunConfig
+from rlplastic.run.recorder import RECORDS, Recorder, cut_back, rebuild_tensorboard
+from rlplastic.run.resumable import ROWS, check_resumable, record_rows
+from rlplastic.run.store import RunLock, RunStore, atomic_write_bytes, remove_temporaries
 
 CHECKPOINT_MINUTES = 10.0
 
@@ -116,7 +116,7 @@ class _Means:
 
 class _Progress:
     """Throughput and the state of one run, published to ``.progress.json`` in its folder for the command's one
-    display (``rlplastic.bench.display``); the recent return is the current task's only."""
+    display (``rlplastic.run.display``); the recent return is the current task's only."""
 
     def __init__(self, config: RunConfig, path: Path, initial: int) -> None:
         self.config, self.path = config, path

@@ -18,13 +18,13 @@ from urllib.parse import urlsplit
 
 import torch
 
-from rlplastic.bench.display import Display
-from rlplastic.bench.errors import UsageError
-from rlplastic.bench.plan import RunConfig
-from rlplastic.bench.recorder import check_records
-from rlplastic.bench.resumable import check_resumable
-from rlplastic.bench.runner import CHECKPOINT_MINUTES, RunFailed, RunResult, run
-from rlplastic.bench.store import RunStore
+from rlplastic.errors import UsageError
+from rlplastic.run.display import Display
+from rlplastic.run.plan import RunConfig
+from rlplastic.run.recorder import check_records
+from rlplastic.run.resumable import check_resumable
+from rlplastic.run.runner import CHECKPOINT_MINUTES, RunFailed, RunResult, run
+from rlplastic.run.store import RunStore
 
 EXECUTORS = ("local", "ray")
 WAIT_POLL_S = 2.0

@@ -21,10 +21,10 @@ from typing import Any
 
 import torch
 
-from rlplastic.bench.errors import UsageError
-from rlplastic.bench.faults import fault
-from rlplastic.bench.layout import CHECKPOINT, CONFIG, DONE, LOCK, NUMERICS
-from rlplastic.bench.plan import RunConfig
+from rlplastic.errors import UsageError
+from rlplastic.folders import CHECKPOINT, CONFIG, DONE, LOCK, NUMERICS
+from rlplastic.run.faults import fault
+from rlplastic.run.plan import RunConfig
 
 # ``temporary``'s names: ``.<file name>.<pid>.<mkstemp's 8 random characters>.tmp``.
 TEMPORARY = re.compile(r"\..+\.\d+\.[a-z0-9_]{8}\.tmp")

@@ -18,12 +18,12 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from rlplastic.bench.errors import UsageError
-from rlplastic.bench.faults import fault
-from rlplastic.bench.layout import DIAGNOSTICS, EPISODES, METRICS, TENSORBOARD
-from rlplastic.bench.store import temporary
 from rlplastic.envs import Phase
-from rlplastic.envs.episodes import Episode
+from rlplastic.envs.spec import Episode
+from rlplastic.errors import UsageError
+from rlplastic.folders import DIAGNOSTICS, EPISODES, METRICS, TENSORBOARD
+from rlplastic.run.faults import fault
+from rlplastic.run.store import temporary
 
 EPISODE_FIELDS = ["phase", "task", "step", "start", "return", "length"]  # step: where it ended; start: began
 DIAGNOSTIC_FIELDS = ["phase", "task", "step", "when", "network", "layer", "quantity", "value"]  # long: any quantity
