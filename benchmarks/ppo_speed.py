@@ -36,7 +36,7 @@ from versus_sb3 import measure, precisions_to_measure
 
 from rlplastic import agents
 from rlplastic.agents.learner import Hooks
-from rlplastic.envs import Phase, make_env
+from rlplastic.envs import make_env
 from rlplastic.envs.minatar import GAMES, MAX_CHANNELS
 from rlplastic.envs.seeding import env_seeds
 from rlplastic.suites import load_suite
@@ -103,7 +103,7 @@ def ours(suite_name: str, iterations: int, precision: str) -> Result:
     learner.family.act = clock.wrap("inference", act)
     learner.family.value = clock.wrap("inference", learner.family.value)
     update = clock.wrap("update", learner.update)
-    learner.start_phase(env, Phase(0, "task", 0, (iterations + 1) * learner.iteration_steps), iterations + 1)
+    learner.start_phase(env, iterations + 1)
     learner.collect(lambda *a: None)
     update(Hooks())
     clock.seconds.clear()

@@ -38,63 +38,54 @@ from rlplastic.agents.learner import (
     frozen_copy,
 )
 from rlplastic.agents.networks import ArchSpec, QNetwork
-from rlplastic.agents.off_policy import OffPolicyLearner, check_common
+from rlplastic.agents.off_policy import OffPolicyConfig, OffPolicyLearner
 from rlplastic.agents.optim import CenteredRMSprop
-from rlplastic.agents.precision import PRECISIONS, autocast
-from rlplastic.envs import Phase
+from rlplastic.agents.precision import autocast
 from rlplastic.envs.spec import EnvSpec, StepResult, VectorEnv
 
 
 @dataclass(frozen=True)
-class DQNConfig:
-    """DQN hyper-parameters; the defaults are CleanRL's ``dqn_atari.py`` values."""
+class DQNConfig(OffPolicyConfig):
+    """DQN hyper-parameters; the defaults are CleanRL's ``dqn_atari.py`` values (the shared replay options are
+    documented in ``OffPolicyConfig``). ``eps`` is named so, not ``adam_eps``, because it is also RMSprop's
+    epsilon; renaming it would change every DQN run's stored configuration."""
 
-    num_envs: int = 1
-    buffer_size: int = 1_000_000
-    learning_rate: float = 1e-4
-    optimizer: str = "adam"
-    eps: float = 1e-8
-    rmsprop_alpha: float = 0.95
-    gamma: float = 0.99
-    tau: float = 1.0
-    target_network_frequency: int = 1000
-    batch_size: int = 32
-    start_e: float = 1.0
-    end_e: float = 0.01
-    exploration_fraction: float = 0.1
-    epsilon_schedule: str = "phase"
-    learning_starts: int = 80_000
     train_frequency: int = 4
-    gradient_steps: int = 1
-    loss: str = "mse"
-    double: bool = False
-    clip_reward: bool = True
+    learning_starts: int = 80_000
+    batch_size: int = 32
+    target_network_frequency: int = 1000
+    tau: float = 1.0
     encoder: str = "nature_cnn"
+    learning_rate: float = 1e-4
+    """The optimiser's step size."""
+    optimizer: str = "adam"
+    """adam (CleanRL) or rmsprop (centred RMSprop, Young & Tian's MinAtar DQN)."""
+    eps: float = 1e-8
+    """The optimiser's epsilon (Adam's, or RMSprop's minimum squared gradient)."""
+    rmsprop_alpha: float = 0.95
+    """RMSprop's decay of the squared-gradient average (used only with ``optimizer = "rmsprop"``)."""
+    start_e: float = 1.0
+    """Exploration rate (epsilon-greedy) at the start of the decay."""
+    end_e: float = 0.01
+    """Exploration rate after the decay."""
+    exploration_fraction: float = 0.1
+    """Fraction of the phase (or run, see ``epsilon_schedule``) over which epsilon decays linearly."""
+    epsilon_schedule: str = "phase"
+    """phase: epsilon decays anew within each phase (a new task needs exploration); run: once over the run."""
+    loss: str = "mse"
+    """TD loss: mse (CleanRL) or huber (smooth L1, Young & Tian)."""
+    double: bool = False
+    """Double DQN: the online network picks the next action, the target network values it."""
+    clip_reward: bool = True
+    """Learn from the sign of the reward (Atari's reward clipping); episode returns are recorded unclipped."""
     obs_scale: float = 1.0 / 255.0
-    init: str = "torch"
-    checkpoint_buffer: bool = True
-    log_interval: int = 1000
-    precision: str = "fp32"
-
-    @property
-    def iteration_steps(self) -> int:
-        return self.train_frequency * self.num_envs
-
-    @property
-    def replay_ratio(self) -> float:
-        return self.gradient_steps / self.iteration_steps
+    """Factor on raw observations before the network (1/255 for Atari pixels, 1 for MinAtar)."""
 
     def __post_init__(self) -> None:
-        choices = {
-            "optimizer": ("adam", "rmsprop"),
-            "loss": ("mse", "huber"),
-            "epsilon_schedule": ("phase", "run"),
-            "precision": PRECISIONS,
-        }
+        choices = {"optimizer": ("adam", "rmsprop"), "loss": ("mse", "huber"), "epsilon_schedule": ("phase", "run")}
         for name, valid in choices.items():
-            if getattr(self, name) not in valid:
-                raise ValueError(f"agent.{name} must be one of {', '.join(valid)}, not {getattr(self, name)!r}")
-        check_common(self)
+            checks.one_of("agent", name, getattr(self, name), valid)
+        super().__post_init__()
         checks.positive("agent", checks.fields(self, "learning_rate", "eps", "obs_scale"))
         checks.probabilities("agent", checks.fields(self, "start_e", "end_e", "rmsprop_alpha"))
         checks.probabilities("agent", checks.fields(self, "exploration_fraction"), low_open=True)
@@ -158,8 +149,8 @@ class DQN(OffPolicyLearner):
     def _reward(self, result: StepResult) -> np.ndarray:
         return np.sign(result.reward).astype(np.float32) if self.cfg.clip_reward else result.reward
 
-    def start_phase(self, env: VectorEnv, phase: Phase, iterations: int) -> None:
-        super().start_phase(env, phase, iterations)
+    def start_phase(self, env: VectorEnv, iterations: int) -> None:
+        super().start_phase(env, iterations)
         self._phase_start, self._phase_steps = self.global_step, iterations * self.iteration_steps
 
     # --- learning ---------------------------------------------------------------------------------

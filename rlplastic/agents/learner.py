@@ -14,7 +14,8 @@ method can act twice at one step. After an intervention edits weights at a bound
 ReDo's period, continual backprop) leave targets to the agent's own target schedule, as the official code
 of those methods does.
 
-A new agent is one module implementing ``Learner`` plus one line in ``rlplastic.agents.AGENTS``.
+A new agent is one module implementing ``Learner`` (subclassing ``LearnerBase``), registered by an entry point in
+the group ``rlplastic.agents`` (``rlplastic.agents.registry``).
 """
 
 from __future__ import annotations
@@ -28,14 +29,14 @@ import torch
 from torch import nn
 
 from rlplastic.agents.allocator import tune_allocator
-from rlplastic.envs.schedule import Phase
 from rlplastic.envs.spec import EnvSpec, Episode, VectorEnv
 
 if TYPE_CHECKING:
     from rlplastic.agents.networks import ArchSpec, HiddenLayer
 
 Batch = dict[str, torch.Tensor]
-EpisodeCallback = Callable[[Phase, int, Episode], None]
+EpisodeCallback = Callable[[int, Episode], None]
+"""Called with the agent step at which an episode ended and the episode; the runner knows the phase."""
 
 
 # --- networks -------------------------------------------------------------------------------------------
@@ -112,8 +113,10 @@ class Learner(Protocol):
     """True after a resume from a checkpoint that did not hold the agent's replay buffer."""
 
     # training, driven by the runner
-    def start_phase(self, env: VectorEnv, phase: Phase, iterations: int) -> None:
-        """Begin training on ``env`` for ``iterations`` iterations (resets the env, per-phase schedules)."""
+    def start_phase(self, env: VectorEnv, iterations: int) -> None:
+        """Begin training on ``env`` for ``iterations`` iterations (resets the env, per-phase schedules). The
+        phase starts at ``global_step`` and lasts ``iterations * iteration_steps`` agent steps: which task it is
+        stays with the runner, which labels the episodes ``collect`` reports."""
         ...
 
     def collect(self, on_episode: EpisodeCallback) -> None:
@@ -300,9 +303,9 @@ def train(learner: Learner, env: VectorEnv, iterations: int, hooks: Hooks | None
     """Train ``learner`` on ``env`` for ``iterations`` iterations, one phase, no intervention boundaries and no
     records: the loop of tests and speed benchmarks (the runner's own loop adds boundaries and records)."""
     hooks = hooks or Hooks()
-    learner.start_phase(env, Phase(0, "task", learner.global_step, iterations * learner.iteration_steps), iterations)
+    learner.start_phase(env, iterations)
     stats = []
     for _ in range(iterations):
-        learner.collect(lambda *a: None)
+        learner.collect(lambda step, episode: None)
         stats.append(learner.update(hooks))
     return stats

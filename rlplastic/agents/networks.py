@@ -110,6 +110,22 @@ def is_conv(arch: ArchSpec) -> bool:
     return arch.encoder in CONV_ENCODERS
 
 
+def encoder_mismatch(encoder: str, in_shape: tuple[int, ...]) -> str:
+    """Why ``encoder`` cannot read observations of ``in_shape`` ("" if it can): a conv encoder is built for one
+    image size, and the wrong one would fail only at the first forward pass. Planning asks too, since an agent
+    without a suite table runs with its default encoder."""
+    if encoder not in CONV_ENCODERS:
+        return ""
+    side = CONV_ENCODERS[encoder][2]
+    if len(in_shape) == 3 and in_shape[1:] == (side, side):
+        return ""
+    fits = [n for n, (_, _, s) in CONV_ENCODERS.items() if len(in_shape) == 3 and in_shape[1:] == (s, s)]
+    return (
+        f"encoder {encoder!r} reads (channels, {side}, {side}) images, not observations of shape {in_shape}; set "
+        f"agent.encoder to one that fits: {', '.join([*fits, *MLP_ENCODERS])}"
+    )
+
+
 def build_encoder(arch: ArchSpec, in_shape: tuple[int, ...]) -> tuple[nn.Sequential, int]:
     """The encoder named by ``arch`` for inputs of ``in_shape`` (one sample), and the width of its output."""
     if arch.encoder not in ENCODERS:
@@ -128,8 +144,9 @@ def build_encoder(arch: ArchSpec, in_shape: tuple[int, ...]) -> tuple[nn.Sequent
             layers += [init_layer(arch, nn.Linear(width, units)), *_hidden(arch, units, conv=False)]
             width = units * copies
         return nn.Sequential(*layers), width
-    if len(in_shape) != 3:
-        raise ValueError(f"encoder {arch.encoder!r} reads images (channels, height, width), not shape {in_shape}")
+    problem = encoder_mismatch(arch.encoder, in_shape)
+    if problem:
+        raise ValueError(problem)
     convs, fc, side = CONV_ENCODERS[arch.encoder]
     channels = in_shape[0]
     for out, kernel, stride in convs:

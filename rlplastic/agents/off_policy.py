@@ -12,6 +12,7 @@ so in its ``DONE`` summary (``restarted_buffer``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,30 +21,69 @@ import torch
 from rlplastic import checks
 from rlplastic.agents.learner import Batch, EpisodeCallback, LearnerBase
 from rlplastic.agents.networks import ENCODERS, INITS
+from rlplastic.agents.precision import PRECISIONS
 from rlplastic.agents.replay import FrameReplay
-from rlplastic.envs import Phase
 from rlplastic.envs.spec import EnvSpec, StepResult, VectorEnv
 
 COUNTS = ("num_envs", "train_frequency", "gradient_steps", "batch_size", "target_network_frequency", "buffer_size")
 
 
-def check_common(cfg: Any) -> None:
-    """Range checks of the options every off-policy config shares."""
-    checks.counts("agent", checks.fields(cfg, *COUNTS, "log_interval"))
-    checks.counts("agent", checks.fields(cfg, "learning_starts"), minimum=0)
-    checks.probabilities("agent", checks.fields(cfg, "gamma"))
-    checks.probabilities("agent", checks.fields(cfg, "tau"), low_open=True)
-    checks.one_of("agent", "encoder", cfg.encoder, ENCODERS)
-    checks.one_of("agent", "init", cfg.init, INITS)
+@dataclass(frozen=True)
+class OffPolicyConfig:
+    """The options every replay-based agent shares (SB3's ``OffPolicyAlgorithm`` arguments, CleanRL's names).
+    The first six have no default here: each agent sets its own (CleanRL's values differ between DQN and SAC).
+    A subclass that only sets a default keeps the meaning written here."""
+
+    train_frequency: int
+    """Vector steps per iteration: one iteration is ``train_frequency * num_envs`` agent steps, then updates."""
+    learning_starts: int
+    """Agent steps before the first update (the replay buffer fills first)."""
+    batch_size: int
+    """Transitions per gradient update, drawn uniformly from the replay buffer."""
+    target_network_frequency: int
+    """How often target networks move toward the online ones (DQN: agent steps; SAC: updates)."""
+    tau: float
+    """Target update rate: 1 copies the online weights, below 1 is Polyak averaging."""
+    encoder: str
+    """Network trunk: nature_cnn (84x84 Atari frames), minatar_cnn (10x10 MinAtar maps), mlp_64 or mlp_256."""
+    num_envs: int = 1
+    """Parallel environments of the task."""
+    buffer_size: int = 1_000_000
+    """Replay capacity in transitions (summed over environments); the oldest are overwritten."""
+    gamma: float = 0.99
+    """Discount factor of returns."""
+    gradient_steps: int = 1
+    """Gradient updates per iteration: the replay ratio is ``gradient_steps / (train_frequency * num_envs)``."""
+    init: str = "torch"
+    """Weight initialisation: torch (PyTorch's default, CleanRL's), orthogonal or xavier."""
+    checkpoint_buffer: bool = True
+    """Keep the replay buffer in checkpoints, so a resumed run equals an uninterrupted one (false: small
+    checkpoints, and a resumed run refills its buffer and says so)."""
+    log_interval: int = 1000
+    """Agent steps between metric rows (rounded to whole iterations)."""
+    precision: str = "fp32"
+    """Forward passes of the update: fp32, or bf16 autocast (faster only on CPUs with native bf16)."""
+
+    @property
+    def iteration_steps(self) -> int:
+        return self.train_frequency * self.num_envs
+
+    def __post_init__(self) -> None:
+        """Range checks of the shared options; a subclass checks its own after calling this."""
+        checks.one_of("agent", "precision", self.precision, PRECISIONS)
+        checks.counts("agent", checks.fields(self, *COUNTS, "log_interval"))
+        checks.counts("agent", checks.fields(self, "learning_starts"), minimum=0)
+        checks.probabilities("agent", checks.fields(self, "gamma"))
+        checks.probabilities("agent", checks.fields(self, "tau"), low_open=True)
+        checks.one_of("agent", "encoder", self.encoder, ENCODERS)
+        checks.one_of("agent", "init", self.init, INITS)
 
 
 class OffPolicyLearner(LearnerBase):
     """A learner with a replay buffer. Subclasses implement ``_explore`` (actions while training),
-    ``_probe_actions`` (actions of the current policy for probes) and ``update``; ``cfg`` has ``num_envs``,
-    ``buffer_size``, ``learning_starts``, ``train_frequency``, ``gradient_steps``, ``batch_size``, ``log_interval``
-    and ``checkpoint_buffer``."""
+    ``_probe_actions`` (actions of the current policy for probes) and ``update``."""
 
-    cfg: Any
+    cfg: OffPolicyConfig
 
     def _init_replay(self, spec: EnvSpec, seed: int) -> None:
         cfg = self.cfg
@@ -56,7 +96,6 @@ class OffPolicyLearner(LearnerBase):
         )
         self._env: VectorEnv | None = None
         self._obs: np.ndarray | None = None
-        self._phase: Phase | None = None
         self._learning_from = cfg.learning_starts  # moved on by a resume that restarts from an empty buffer
 
     # --- what subclasses decide -------------------------------------------------------------------
@@ -78,14 +117,14 @@ class OffPolicyLearner(LearnerBase):
         """Past the warm-up and holding a full batch: updates happen."""
         return self.global_step >= self._learning_from and len(self.buffer) >= self.cfg.batch_size
 
-    def start_phase(self, env: VectorEnv, phase: Phase, iterations: int) -> None:
+    def start_phase(self, env: VectorEnv, iterations: int) -> None:
         if self._obs is not None:
             self.buffer.cut(self._obs)  # the previous task's running episodes end here, bootstrapped
-        self._env, self._phase = env, phase
+        self._env = env
         self._obs = env.reset()
 
     def collect(self, on_episode: EpisodeCallback) -> None:
-        assert self._env is not None and self._obs is not None and self._phase is not None, "start_phase first"
+        assert self._env is not None and self._obs is not None, "start_phase first"
         for _ in range(self.cfg.train_frequency):
             actions = self._explore(self._obs)
             result = self._env.step(actions)
@@ -95,7 +134,7 @@ class OffPolicyLearner(LearnerBase):
             self._obs = result.obs
             self.global_step += self._env.num_envs
             for episode in result.episodes:
-                on_episode(self._phase, self.global_step, episode)
+                on_episode(self.global_step, episode)
 
     def probe(self, env: VectorEnv, n: int) -> Batch:
         obs, rows = env.reset(), []

@@ -42,7 +42,6 @@ from rlplastic.agents.networks import ACTIVATIONS, ENCODERS, ArchSpec
 from rlplastic.agents.normalize import ObsNormalizer, RewardScaler
 from rlplastic.agents.policies import policy_family
 from rlplastic.agents.precision import PRECISIONS, autocast
-from rlplastic.envs.schedule import Phase
 from rlplastic.envs.spec import EnvSpec, StepResult, VectorEnv
 
 
@@ -51,28 +50,51 @@ class PPOConfig:
     """PPO hyper-parameters; the defaults are CleanRL's Atari values."""
 
     num_envs: int = 8
+    """Parallel environments of the task; one rollout takes ``num_envs * num_steps`` agent steps."""
     num_steps: int = 128
+    """Steps each environment runs per rollout (one iteration)."""
     num_minibatches: int = 4
+    """Minibatches each rollout is split into per epoch; ``num_envs * num_steps`` must divide by it."""
     update_epochs: int = 4
+    """Passes over each rollout: one iteration makes ``update_epochs * num_minibatches`` gradient updates."""
     learning_rate: float = 2.5e-4
+    """Adam's step size (before annealing)."""
     anneal_lr: str = "phase"
+    """Linear decay of the step size to 0: "phase" (within each phase), "run" (once over the run) or "none"."""
     gamma: float = 0.99
+    """Discount factor of returns."""
     gae_lambda: float = 0.95
+    """Lambda of generalised advantage estimation (0: one-step TD, 1: Monte Carlo)."""
     clip_coef: float = 0.1
+    """Surrogate clipping range of the probability ratio (and of the value change with ``clip_vloss``)."""
     clip_vloss: bool = True
+    """Clip the value loss around the rollout's values, as the PPO paper's code does."""
     ent_coef: float = 0.01
+    """Weight of the entropy bonus in the loss."""
     vf_coef: float = 0.5
+    """Weight of the value loss in the loss."""
     max_grad_norm: float = 0.5
+    """Global gradient-norm clip over every network's parameters."""
     adam_eps: float = 1e-5
+    """Adam's epsilon (CleanRL's PPO: 1e-5, not torch's 1e-8)."""
     norm_adv: bool = True
+    """Normalise advantages to mean 0, std 1 within each minibatch."""
     clip_reward: bool = True
+    """Learn from the sign of the reward (Atari's reward clipping); episode returns are recorded unclipped."""
     obs_norm: bool = False
+    """Normalise observations by running mean and variance, clipped to +-``norm_clip`` (continuous control)."""
     reward_norm: bool = False
+    """Scale rewards by the running std of the discounted return, clipped to +-``norm_clip`` (continuous control)."""
     norm_clip: float = 10.0
+    """Clip of normalised observations and rewards."""
     encoder: str = "nature_cnn"
+    """Network trunk: nature_cnn (84x84 Atari frames), minatar_cnn (10x10 MinAtar maps), mlp_64 or mlp_256."""
     activation: str = "relu"
+    """Hidden nonlinearity: relu, tanh (CleanRL's continuous PPO) or crelu."""
     obs_scale: float = 1.0 / 255.0
+    """Factor on raw observations before the network (1/255 for Atari pixels, 1 for MinAtar)."""
     precision: str = "fp32"
+    """Forward passes of the update: fp32, or bf16 autocast (faster only on CPUs with native bf16)."""
 
     @property
     def batch_size(self) -> int:
@@ -184,7 +206,6 @@ class PPO(LearnerBase):
         self._rollout: Rollout | None = None
         self._env: VectorEnv | None = None
         self._obs: np.ndarray | None = None
-        self._phase: Phase | None = None
         self._iteration, self._iterations = 0, 1
         self._lr = cfg.learning_rate
 
@@ -249,8 +270,8 @@ class PPO(LearnerBase):
             return cfg.learning_rate * max(0.0, 1.0 - (self.global_step - start) / total)
         return cfg.learning_rate
 
-    def start_phase(self, env: VectorEnv, phase: Phase, iterations: int) -> None:
-        self._env, self._phase = env, phase
+    def start_phase(self, env: VectorEnv, iterations: int) -> None:
+        self._env = env
         self._obs = self._observe(env.reset(), update=True)
         self._iteration, self._iterations = 0, max(iterations, 1)
 
@@ -305,14 +326,14 @@ class PPO(LearnerBase):
         return obs
 
     def collect(self, on_episode: EpisodeCallback) -> None:
-        assert self._env is not None and self._obs is not None and self._phase is not None, "start_phase first"
+        assert self._env is not None and self._obs is not None, "start_phase first"
         self._lr = self._learning_rate()
-        phase, num_envs = self._phase, self._env.num_envs
+        num_envs = self._env.num_envs
 
         def count(result: StepResult) -> None:
             self.global_step += num_envs
             for episode in result.episodes:
-                on_episode(phase, self.global_step, episode)
+                on_episode(self.global_step, episode)
 
         self._rollout = Rollout.empty(self.cfg, self.spec, self._obs_dtype)
         self._obs = self._roll(self._env, self._obs, self._rollout, count)

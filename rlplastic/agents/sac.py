@@ -35,45 +35,39 @@ from torch import nn
 from rlplastic import checks
 from rlplastic.agents.learner import Batch, Hooks, adam, frozen_copy
 from rlplastic.agents.networks import ArchSpec, SoftQNetwork, SquashedGaussianActor
-from rlplastic.agents.off_policy import OffPolicyLearner, check_common
-from rlplastic.agents.precision import PRECISIONS, autocast
+from rlplastic.agents.off_policy import OffPolicyConfig, OffPolicyLearner
+from rlplastic.agents.precision import autocast
 from rlplastic.envs.spec import EnvSpec
 
 CRITICS = ("q1", "q2")
 
 
 @dataclass(frozen=True)
-class SACConfig:
-    """SAC hyper-parameters; the defaults are CleanRL's ``sac_continuous_action.py`` values."""
+class SACConfig(OffPolicyConfig):
+    """SAC hyper-parameters; the defaults are CleanRL's ``sac_continuous_action.py`` values (the shared replay
+    options are documented in ``OffPolicyConfig``)."""
 
-    num_envs: int = 1
-    buffer_size: int = 1_000_000
-    gamma: float = 0.99
-    tau: float = 0.005
-    batch_size: int = 256
-    learning_starts: int = 5000
-    policy_lr: float = 3e-4
-    q_lr: float = 1e-3
-    adam_eps: float = 1e-8
-    policy_frequency: int = 2
-    target_network_frequency: int = 1
-    alpha: float = 0.2
-    autotune: bool = True
     train_frequency: int = 1
-    gradient_steps: int = 1
+    learning_starts: int = 5000
+    batch_size: int = 256
+    target_network_frequency: int = 1
+    tau: float = 0.005
     encoder: str = "mlp_256"
-    init: str = "torch"
-    checkpoint_buffer: bool = True
-    log_interval: int = 1000
-    precision: str = "fp32"
-
-    @property
-    def iteration_steps(self) -> int:
-        return self.train_frequency * self.num_envs
+    policy_lr: float = 3e-4
+    """Adam's step size for the actor."""
+    q_lr: float = 1e-3
+    """Adam's step size for both critics and the temperature."""
+    adam_eps: float = 1e-8
+    """Adam's epsilon for every optimiser."""
+    policy_frequency: int = 2
+    """Delayed actor updates: every ``policy_frequency``-th update makes that many actor (and temperature) steps."""
+    alpha: float = 0.2
+    """Entropy temperature when ``autotune`` is off."""
+    autotune: bool = True
+    """Learn the temperature (from alpha = 1) toward the target entropy -|A|."""
 
     def __post_init__(self) -> None:
-        checks.one_of("agent", "precision", self.precision, PRECISIONS)
-        check_common(self)
+        super().__post_init__()
         checks.counts("agent", checks.fields(self, "policy_frequency"))
         checks.positive("agent", checks.fields(self, "policy_lr", "q_lr", "adam_eps"))
         checks.non_negative("agent", checks.fields(self, "alpha"))

@@ -94,3 +94,15 @@ class VectorEnv(Protocol):
 
 def env_spec(env: VectorEnv) -> EnvSpec:
     return EnvSpec(tuple(env.obs_shape), env.action_spec, env.frame_stack, env.obs_dtype)
+
+
+def spaces_mismatch(spec: EnvSpec, first: EnvSpec, task: str, first_task: str) -> str:
+    """Why ``task``'s environments cannot be trained by the one network built for ``first_task``'s ("" if they
+    can): planning asks before any run, the runner again at every phase (a run planned elsewhere)."""
+    if spec == first:
+        return ""
+    return (
+        f"task {task} has observations {spec.obs_shape} and actions {spec.action_spec}, but {first_task} has "
+        f"{first.obs_shape} and {first.action_spec}: a suite's tasks must share observation and action spaces "
+        "(one body per dm_control suite)"
+    )

@@ -86,8 +86,11 @@ class When:
     every 10k steps). However many conditions hold at one boundary, the method acts once."""
 
     at_switch: bool = True
+    """Act at every task switch (the first boundary of each phase but the first)."""
     every: int = 0
+    """Also act every this many agent steps (0: never)."""
     at_steps: list[int] = dataclasses.field(default_factory=list)
+    """Also act at these agent steps (each at the first iteration boundary at or after it)."""
 
     def __post_init__(self) -> None:
         checks.counts("", {"every": self.every}, minimum=0)

@@ -62,8 +62,11 @@ def replacement_count(carry: float, eligible: int, rate: float) -> tuple[int, fl
 @dataclass(frozen=True)
 class CbpConfig:
     replacement_rate: float = 1e-4
+    """Fraction of the mature units of each layer replaced per update (the fractional count carries over)."""
     maturity: int = 10_000
+    """Updates a unit must have lived before it can be replaced."""
     decay: float = 0.99
+    """eta: decay of the running utility and mean activation of each unit."""
 
     def __post_init__(self) -> None:
         checks.probabilities("", {"replacement_rate": self.replacement_rate, "decay": self.decay})

@@ -61,9 +61,13 @@ def shrink(weight: torch.Tensor, direction: torch.Tensor, lam: float) -> torch.T
 @dataclass(frozen=True)
 class DashConfig(When):
     alpha: float = 0.3
+    """Weight of each new batch's negative gradient in the moving average g."""
     lam: float = 0.3
+    """Smallest shrink factor: each row is scaled by its cosine with g, clamped to [lam, 1]."""
     batches: int = 8
+    """Batches of the incoming task (or of the buffer, outside a switch) fed into g."""
     batch_size: int = 256
+    """Transitions per batch."""
 
     def check(self) -> None:
         checks.probabilities("", {"alpha": self.alpha}, low_open=True)

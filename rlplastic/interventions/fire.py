@@ -58,8 +58,11 @@ def fire_weight(weight: torch.Tensor, iters: int = 10) -> torch.Tensor:
 @dataclass(frozen=True)
 class FireConfig(When):
     iters: int = 10
+    """Newton–Schulz iterations toward the nearest isometry."""
     reset_optimizer: bool = True
+    """Clear the optimiser state after the projection (official vision code; its DQN code keeps it)."""
     reset_temperature: bool = True
+    """Return a learned entropy temperature (SAC) to its start, as the official SAC code rebuilds its agent."""
 
     def check(self) -> None:
         checks.counts("", {"iters": self.iters})

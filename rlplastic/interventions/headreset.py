@@ -20,6 +20,7 @@ from rlplastic.interventions.base import Boundary, PointIntervention, When, copy
 @dataclass(frozen=True)
 class HeadResetConfig(When):
     layers: int = 1
+    """1: re-initialise the output heads; 2: also the last hidden layer (the paper's Atari setting)."""
 
     def check(self) -> None:
         checks.one_of("", "layers", self.layers, (1, 2))

@@ -21,6 +21,7 @@ from rlplastic.interventions.base import Intervention
 @dataclass(frozen=True)
 class L2InitConfig:
     lam: float = 1e-2
+    """Weight of the pull ||theta - theta_0||^2 toward the initial weights, in every update's loss."""
 
     def __post_init__(self) -> None:
         checks.non_negative("", {"lam": self.lam})

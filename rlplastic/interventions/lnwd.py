@@ -25,6 +25,7 @@ OVERLAP = "ln, wd and lnwd overlap; use lnwd for both"
 @dataclass(frozen=True)
 class WeightDecayConfig:
     weight_decay: float = 1e-5
+    """Decoupled (AdamW) weight decay toward zero on every parameter."""
 
     def __post_init__(self) -> None:
         checks.non_negative("", {"weight_decay": self.weight_decay})

@@ -40,9 +40,15 @@ def dormant_units(activity: torch.Tensor, tau: float) -> torch.Tensor:
 @dataclass(frozen=True)
 class RedoConfig:
     tau: float = 0.025
+    """Dormancy threshold on a unit's normalised score E|h_i| / mean_k E|h_k|."""
     period: int = 1000
+    """Gradient updates (not agent steps, as the paper counts) between recyclings inside training, 0: never. In
+    agent steps: period x iteration_steps / updates per iteration (DQN at CleanRL's Atari defaults, 1 update per
+    4 steps: every 4,000 steps; PPO at the minatar suite's, 32 updates per 8,192 steps: every 256,000)."""
     samples: int = 256
+    """Transitions of the learner's buffer the scores are measured on."""
     at_switch: bool = True
+    """Also recycle at every task switch (a deviation from the paper, which only uses the period)."""
 
     def __post_init__(self) -> None:
         checks.non_negative("", {"tau": self.tau})
@@ -51,7 +57,12 @@ class RedoConfig:
 
 
 class Redo(Intervention):
-    """Recycle dormant hidden units every ``period`` updates (and at task switches)."""
+    """Recycle dormant hidden units every ``period`` gradient updates and at task switches.
+
+    ``period`` is the one method option counted in updates rather than agent steps, because the paper's
+    schedule is (ReDo acts inside updates, in ``after_update``): ``period`` updates are
+    ``period * iteration_steps / updates per iteration`` agent steps, which depends on the agent's replay ratio
+    or epochs."""
 
     name = "redo"
     paper = "arXiv 2302.12902"

@@ -7,11 +7,11 @@ Another installed package registers its own method with an entry point in the gr
 
 from __future__ import annotations
 
-import dataclasses
 from functools import cache
 from importlib.metadata import entry_points
 from typing import Any
 
+from rlplastic import configs
 from rlplastic.interventions.base import Intervention
 from rlplastic.interventions.cbp import Cbp
 from rlplastic.interventions.composite import Composite
@@ -87,8 +87,7 @@ def split_method(method: str) -> list[str]:
 
 def option_defaults(name: str) -> dict[str, Any]:
     """The hyper-parameters of method ``name`` with their default values."""
-    fields = dataclasses.fields(available()[name].Config)
-    return {f.name: f.default_factory() if f.default is dataclasses.MISSING else f.default for f in fields}
+    return configs.defaults(available()[name].Config)
 
 
 def build(method: str, options: dict[str, dict[str, Any]] | None = None) -> Intervention:

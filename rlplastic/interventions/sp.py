@@ -21,8 +21,11 @@ from rlplastic.interventions.base import Boundary, PointIntervention, When
 @dataclass(frozen=True)
 class ShrinkPerturbConfig(When):
     shrink: float = 0.4
+    """lam: factor on the current weights."""
     perturb: float = 0.1
+    """sigma: factor on a fresh initialisation added to them."""
     reset_optimizer: bool = False
+    """Clear the optimiser state after the interpolation (kept by default, as in the reference code)."""
 
     def check(self) -> None:
         checks.non_negative("", {"shrink": self.shrink, "perturb": self.perturb})

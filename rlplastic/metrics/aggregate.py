@@ -4,8 +4,8 @@ The estimators and intervals follow rliable (Agarwal et al., "Deep RL at the Edg
 arXiv 2108.13264): a score matrix has one row per run (seed) and one column per task (here: per phase); IQM and
 optimality gap are taken over all its entries, mean and median over the tasks' mean scores; the bootstrap
 resamples runs with replacement independently within each task (stratified); intervals are percentile
-intervals. Two changes make them mean what they say at the 3-10 seeds a benchmark has (``tests/test_coverage.py``
-measures it on simulated data with a known answer):
+intervals. Two changes make them mean what they say at the 3-10 seeds a benchmark has
+(``tests/metrics/test_coverage.py`` measures it on simulated data with a known answer):
 - **Expanded percentiles** (Hesterberg, "What teachers should know about the bootstrap", arXiv 1411.5279): the
   plain percentile interval is too narrow for small samples (for the mean it covered 87 % at 3 seeds, 90 % at 5
   and 93 % at 10 in that test). The tails are taken at Φ(−z) with z = sqrt(n/(n−1)) · t(tasks·(n−1) dof), n the
@@ -16,7 +16,7 @@ measures it on simulated data with a known answer):
 No interval below 2 runs per task: one run has no spread to resample (the interval is NaN, the count is kept).
 Written in numpy, vectorised over the resamples, because rliable 1.2.0 does not import with pandas 3
 and is ~100x slower (``benchmarks/leaderboard_speed.py``).
-``tests/test_rliable_cross_check.py`` checks the point estimates equal rliable's and the intervals agree.
+``tests/metrics/test_rliable_cross_check.py`` checks the point estimates equal rliable's and the intervals agree.
 """
 
 from __future__ import annotations

@@ -47,9 +47,13 @@ class DiagnosticsConfig:
     """``--set diagnostics.every=N`` etc. ``every`` = 0 measures only at switches and at the end."""
 
     every: int = 50_000
-    samples: int = 0  # 0: as many as the widest hidden layer has units, at least 256
+    """Agent steps between measurements inside a phase (0: only around switches and at the end)."""
+    samples: int = 0
+    """Probe batch size; 0: as many as the widest hidden layer has units, at least 256."""
     tau: float = 0.025
+    """Dormancy threshold on a unit's normalised score (ReDo's)."""
     enabled: bool = True
+    """Measure at all (false: no diagnostics.csv, a little faster)."""
 
     def __post_init__(self) -> None:
         checks.counts("diagnostics", {"every": self.every, "samples": self.samples}, minimum=0)

@@ -9,7 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from rlplastic import interventions
+from rlplastic import agents, configs, interventions
 from rlplastic.errors import Parser, UsageError
 from rlplastic.report import commands as report
 from rlplastic.run import executor
@@ -48,8 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--agent",
-        help="agent to train: ppo, dqn or sac (default: the suite's own: ppo for atari and minatar, sac for the "
-        "dm_control suites, where ppo uses a Gaussian policy); the suite file holds each agent's hyper-parameters",
+        help="agent to train: ppo, dqn, sac or a plug-in's (--list names them; default: the suite's own: ppo for "
+        "atari and minatar, sac for the dm_control suites, where ppo uses a Gaussian policy); the suite's "
+        "[agents.NAME] table overrides the agent's defaults (--describe NAME shows them)",
     )
     p.add_argument(
         "--preset",
@@ -112,7 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-baselines", action="store_true", help="run only the named methods, not none and reset")
     p.add_argument("--quiet", action="store_true", help="no progress display")
-    p.add_argument("--list", action="store_true", help="list suites (with budgets) and methods, then exit")
+    p.add_argument("--list", action="store_true", help="list suites (with budgets), agents and methods, then exit")
+    p.add_argument(
+        "--describe",
+        metavar="NAME",
+        help="print every option of an agent or a method with its default and meaning, then exit",
+    )
     return p
 
 
@@ -121,7 +127,8 @@ def list_catalogue() -> str:
     for name in available_suites():
         suite = load_suite(name)
         lines.append(f"  {name:10s} {suite.description}")
-        lines.append(f"    --agent    {', '.join(suite.agents)} (default {suite.agent})")
+        tuned = ", ".join(suite.agents) or suite.agent
+        lines.append(f"    --agent    {tuned} tuned here (default {suite.agent}); others that fit use their defaults")
         for b, budget in suite.budgets.items():
             lines.append(
                 f"    --budget {b:6s} {budget.steps_per_phase:>10,} steps x {len(suite.tasks)} tasks x "
@@ -129,11 +136,42 @@ def list_catalogue() -> str:
             )
         for p, preset in suite.presets.items():
             lines.append(f"    --preset {p}: {preset.about}")
+    lines.append("agents (--describe NAME for their options):")
+    for name, cls in agents.available().items():
+        lines.append(f"  {name:10s} {_about(cls)} [actions: {', '.join(cls.ACTION_KINDS)}]")
     lines.append("methods:")
     for name, cls in interventions.available().items():
         opts = ", ".join(f"{k}={v!r}" for k, v in interventions.option_defaults(name).items())
         lines.append(f"  {name:10s} {cls.paper}" + (f"  [{opts}]" if opts else ""))
     return "\n".join(lines)
+
+
+def _summary(text: str | None) -> str:
+    """A docstring's summary: its first paragraph, on one line."""
+    return " ".join((text or "").strip().split("\n\n")[0].split())
+
+
+def _about(cls: type) -> str:
+    """An agent or a method is one module: its docstring's summary line says what it is (else the class's own)."""
+    module = sys.modules.get(cls.__module__)
+    return _summary(module.__doc__ if module and module.__doc__ else cls.__doc__)
+
+
+def describe(name: str) -> str:
+    """Every option of agent and/or method ``name``: how to set it, its default and its meaning."""
+    parts = []
+    if name in agents.available():
+        cls = agents.available()[name]
+        head = f"agent {name}: {_about(cls)} (--set agent.OPTION=VALUE, or the suite's [agents.{name}] table)"
+        parts.append("\n".join([head, *configs.describe(cls.Config)]))
+    if name in interventions.available():
+        cls = interventions.available()[name]
+        head = f"method {name} ({cls.paper}): {_about(cls)} (--set {name}.OPTION=VALUE)"
+        parts.append("\n".join([head, *(configs.describe(cls.Config) or ["  (no options)"])]))
+    if not parts:
+        valid = ", ".join([*agents.available(), *interventions.available()])
+        raise UsageError(f"--describe {name}: no agent or method of that name; valid names: {valid}")
+    return "\n\n".join(parts)
 
 
 def _existing_part(path: Path) -> Path:
@@ -212,7 +250,7 @@ def summary_table(results: list[RunResult]) -> str:
 def main(argv: list[str] | None = None) -> int:
     try:
         return _main(build_parser().parse_args(argv))
-    except UsageError as err:
+    except (UsageError, agents.AgentError, interventions.MethodError) as err:  # a plug-in that breaks its contract
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 2
 
@@ -220,6 +258,9 @@ def main(argv: list[str] | None = None) -> int:
 def _main(args: argparse.Namespace) -> int:
     if args.list:
         print(list_catalogue())
+        return 0
+    if args.describe:
+        print(describe(args.describe))
         return 0
     if not args.suite:
         raise UsageError(f"--suite is required; valid suites: {', '.join(available_suites())} (or a .toml path)")

@@ -14,9 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from rlplastic import __version__, agents, envs, interventions
+from rlplastic import __version__, agents, configs, envs, interventions
+from rlplastic.agents.networks import encoder_mismatch
 from rlplastic.envs import Phase, make_schedule
 from rlplastic.envs.seeding import check_limits
+from rlplastic.envs.spec import spaces_mismatch
 from rlplastic.errors import UsageError
 from rlplastic.metrics.diagnose import DiagnosticsConfig
 from rlplastic.metrics.scores import atari_reference
@@ -141,13 +143,20 @@ def load(suite_ref: str, budget: str) -> Suite:
         raise UsageError(str(err)) from err
     if budget not in suite.budgets:
         raise UsageError(f"suite {suite.name!r} has no budget {budget!r}; its budgets: {', '.join(suite.budgets)}")
-    if suite.agent not in agents.AGENTS:
-        raise UsageError(f"{suite.source}: unknown agent {suite.agent!r}; valid agents: {', '.join(agents.AGENTS)}")
+    check_agent(suite.agent, f"{suite.source}: ")
     return suite
 
 
+def check_agent(name: str, where: str = "") -> None:
+    """``name`` must be a registered agent (shipped or plug-in)."""
+    if name not in agents.available():
+        raise UsageError(f"{where}unknown agent {name!r}; valid agents: {', '.join(agents.available())}")
+
+
 def choose_agent(suite: Suite, agent: str | None, preset: str | None) -> tuple[str, Preset | None]:
-    """The agent a run uses (``--agent``, else the preset's, else the suite's default) and the preset."""
+    """The agent a run uses (``--agent``, else the preset's, else the suite's default) and the preset. Any
+    registered agent may run on any suite: its ``Config`` defaults hold where the suite has no ``[agents.NAME]``
+    table (suite tables only override); ``check_spaces`` refuses one that cannot act in the suite's actions."""
     chosen = None
     if preset:
         if preset not in suite.presets:
@@ -157,13 +166,7 @@ def choose_agent(suite: Suite, agent: str | None, preset: str | None) -> tuple[s
         if agent and agent != chosen.agent:
             raise UsageError(f"preset {preset!r} is for agent {chosen.agent!r}, not {agent!r}; drop --agent")
     name = agent or (chosen.agent if chosen else suite.agent)
-    if name not in agents.AGENTS:
-        raise UsageError(f"unknown agent {name!r}; valid agents: {', '.join(agents.AGENTS)}")
-    if name not in suite.agents and name != suite.agent:  # the default agent may rely on its own defaults
-        raise UsageError(
-            f"suite {suite.name!r} defines no options for agent {name!r} (an [agents.{name}] table); "
-            f"its agents: {', '.join(suite.agents) or suite.agent}"
-        )
+    check_agent(name)
     return name, chosen
 
 
@@ -172,8 +175,7 @@ def _agent_options(
 ) -> dict[str, Any]:
     """Class defaults <- suite <- preset <- budget <- ``--set``, each name checked against the agent's options.
     The budget comes after the preset: it adapts any protocol to its length (a smoke budget's warm-up)."""
-    cls = agents.config_class(agent)
-    defaults = {f.name: f.default for f in dataclasses.fields(cls)}
+    defaults = configs.defaults(agents.config_class(agent))
     options = dict(defaults)
     for where, values in (
         (f"{suite.source} [agents.{agent}]", suite.agents.get(agent, {})),
@@ -339,18 +341,19 @@ def check_spaces(config: RunConfig) -> None:
             env = envs.make_env(config.env, task, np.array([0]), config.env_options, config.variants.get(task))
         except (TypeError, ValueError) as err:
             raise UsageError(f"invalid environment option for task {task!r}: {err}") from err
-        specs[task] = (tuple(env.obs_shape), env.action_spec)
+        specs[task] = agents.env_spec(env)
         env.close()
     first, spec = next(iter(specs.items()))
     for task, other in specs.items():
-        if other != spec:
-            raise UsageError(
-                f"task {task!r} has observations {other[0]} and actions {other[1]}, but {first!r} has {spec[0]} and "
-                f"{spec[1]}: a suite's tasks must share observation and action spaces (one body per dm_control suite)"
-            )
-    fitting = agents.fitting(spec[1])
+        problem = spaces_mismatch(other, spec, repr(task), repr(first))
+        if problem:
+            raise UsageError(problem)
+    fitting = agents.fitting(spec.action_spec)
     if config.agent not in fitting:
         raise UsageError(
-            f"agent {config.agent!r} cannot act in the {spec[1].kind} actions of task {first!r}; agents that fit: "
-            f"{', '.join(fitting)} (choose one with --agent)"
+            f"agent {config.agent!r} cannot act in the {spec.action_spec.kind} actions of task {first!r}; agents "
+            f"that fit: {', '.join(fitting)} (choose one with --agent)"
         )
+    problem = encoder_mismatch(config.agent_options.get("encoder", ""), spec.obs_shape)
+    if problem:
+        raise UsageError(f"agent {config.agent!r} on suite {config.suite!r}: {problem}")

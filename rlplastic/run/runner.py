@@ -23,7 +23,7 @@ import torch
 from rlplastic import agents, interventions
 from rlplastic.envs import Phase, make_env
 from rlplastic.envs.seeding import env_seeds
-from rlplastic.envs.spec import Episode
+from rlplastic.envs.spec import Episode, spaces_mismatch
 from rlplastic.interventions.base import Boundary
 from rlplastic.metrics.diagnose import Diagnostics, DiagnosticsConfig
 from rlplastic.run import numerics
@@ -66,13 +66,10 @@ def _env(config: RunConfig, phase: Phase, stream: str = "train") -> agents.Vecto
 
 def _check_spaces(env: agents.VectorEnv, spec: agents.EnvSpec, phase: Phase) -> None:
     """Every task of a run must fit the one network built for its first task."""
-    if agents.env_spec(env) != spec:
+    problem = spaces_mismatch(agents.env_spec(env), spec, f"{phase.task!r} ({phase.label})", "the run's first task")
+    if problem:
         env.close()
-        raise RunFailed(
-            f"task {phase.task!r} ({phase.label}) has observations {env.obs_shape} and actions {env.action_spec}, "
-            f"but the run's first task has {spec.obs_shape} and {spec.action_spec}: a suite's tasks must share "
-            "observation and action spaces (use one body per dm_control suite)"
-        )
+        raise RunFailed(problem)
 
 
 def _probe(config: RunConfig, phase: Phase, learner: agents.Learner, n: int) -> agents.Batch:
@@ -238,7 +235,7 @@ def _train_phase(
     env = LoggedEnv(_env(config, phase))
     _check_spaces(env, learner.spec, phase)
     iterations = phase.steps // learner.iteration_steps
-    learner.start_phase(env, phase, iterations)
+    learner.start_phase(env, iterations)
     first = 0
     if resume is not None:
         env.replay(resume["actions"])
@@ -247,10 +244,10 @@ def _train_phase(
         first = resume["iteration"]
     means = _Means()
 
-    def on_episode(ph: Phase, step: int, ep: Episode) -> None:
+    def on_episode(step: int, ep: Episode) -> None:
         # Vector envs step in lockstep: an episode of ``length`` steps began ``length`` vector steps earlier.
-        recorder.episode(ph, step, step - ep.length * env.num_envs, ep)
-        progress.episode(ph, ep)
+        recorder.episode(phase, step, step - ep.length * env.num_envs, ep)
+        progress.episode(phase, ep)
 
     diagnostics = checkpoints.diagnostics
     for k in range(first, iterations):

@@ -15,7 +15,7 @@ from typing import Any
 
 import tomllib
 
-from rlplastic.envs import ENV_KINDS, VARIANT_KEYS, Phase, make_schedule
+from rlplastic.envs import ENV_KINDS, VARIANT_KEYS
 
 SUITE_DIR = Path(__file__).parent
 NAME = re.compile(r"[A-Za-z0-9_.-]+")
@@ -66,10 +66,6 @@ class Suite:
     scores: str = ""
     source: str = ""
     sha256: str = ""
-
-    def schedule(self, budget: str) -> list[Phase]:
-        b = self.budgets[budget]
-        return make_schedule(self.tasks, b.steps_per_phase, b.cycles)
 
 
 def available_suites() -> dict[str, Path]:

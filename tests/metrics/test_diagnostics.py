@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,7 +11,6 @@ from torch import nn
 
 from rlplastic.metrics import diagnostics as dg
 from rlplastic.metrics import dynamics as dyn
-from rlplastic.run.recorder import cut_back
 
 
 def test_ranks_of_diagonal_matrices() -> None:
@@ -79,21 +77,3 @@ def test_plateaus_on_a_curve_with_known_stages() -> None:
     gaps = np.array([0, np.nan, 0, 4, np.nan, 8])  # bins without episodes are skipped
     # Finite bins 0, 2, 3, 5 hold 0, 0, 4, 8: the first rise starts at bin 2; 4 per 10 steps is the steepest.
     assert dyn.plateau_steps(gaps, 10, smooth=1) == 20 and dyn.steepest_rise(gaps, 10, smooth=1) == 400
-
-
-def test_cut_back_drops_the_next_phase_s_switch_rows(tmp_path: Path) -> None:
-    path = tmp_path / "diagnostics.csv"
-    rows = [
-        "phase,task,step,when,network,layer,quantity,value",
-        "0,A,100,cadence,q,all,srank,1",
-        "1,B,200,before,q,all,srank,2",
-        "0,A,200,cadence,q,all,srank,3",
-        "1,B,200,after,q,all,srank,4",
-        "1,B,300,cadence,q,all,srank,5",
-    ]
-    path.write_text("\n".join(rows) + "\n")
-    cut_back(path, 200, next_phase=1)  # a checkpoint at the end of phase 0: phase 1's switch will be redone
-    assert [r.split(",")[-1] for r in path.read_text().splitlines()[1:]] == ["1", "3"]
-    path.write_text("\n".join(rows) + "\n")
-    cut_back(path, 200)  # a checkpoint inside phase 1 after its switch: the switch rows stay
-    assert [r.split(",")[-1] for r in path.read_text().splitlines()[1:]] == ["1", "2", "3", "4"]

@@ -1,7 +1,8 @@
 """Every (agent, method) pair through one task switch, asserting the effect the method promises: the weights
 changed the way its paper says, targets equal the online networks after an edit, and the optimiser state (and
 SAC's temperature) is kept or cleared as documented. Discrete agents run on real MinAtar, continuous ones
-(SAC, Gaussian PPO) on real dm_control walker."""
+(SAC, Gaussian PPO) on real dm_control walker. An agent another package registers (the A2C of
+tests/agents/plugin_a2c) goes through the same checks: methods know only the Learner seam."""
 
 from __future__ import annotations
 
@@ -29,8 +30,12 @@ CASES = {
     "dqn": ("dqn", "minatar", "SpaceInvaders"),
     "sac": ("sac", "walker", "walker-walk"),
     "ppo-gaussian": ("ppo", "walker", "walker-walk"),
+    "a2c-plugin": ("a2c", "minatar", "SpaceInvaders"),  # an out-of-tree agent (tests/agents/plugin_a2c)
 }
 OPTIONS = {"cbp": {"cbp": {"maturity": 0, "replacement_rate": 0.05}}, "lnwd": {"lnwd": {"weight_decay": 1e-3}}}
+# DASH probes 4 x 64 transitions instead of its default 8 x 256 (2,048 single-env steps for DQN and SAC took 10-20 s
+# a case): check_dash holds for any probe size, since it reads batches x batch_size from the config it ran with.
+OPTIONS["dash"] = {"dash": {"batches": 4, "batch_size": 64}}
 
 
 def switch(learner, probes: list[int], suite_name: str, task: str) -> Boundary:
@@ -81,8 +86,10 @@ def temperature_reset(learner) -> bool:
 
 @pytest.mark.parametrize("case", list(CASES))
 @pytest.mark.parametrize("method", list(BUILTINS))
-def test_method_acts_as_its_paper_says(case: str, method: str) -> None:
+def test_method_acts_as_its_paper_says(case: str, method: str, request: pytest.FixtureRequest) -> None:
     agent, suite, task = CASES[case]
+    if agent == "a2c":
+        request.getfixturevalue("a2c_agent")  # registered by its entry point, for this test only
     hooks = build(method, OPTIONS.get(method))
     learner = trained_learner(hooks, agent=agent, suite=suite)
     if agent == "sac":

@@ -1,40 +1,17 @@
-"""The plasticity protocols: suites that extend others, fixed permutations that differ across phases, random
-rewards that are a fixed function of the observation, and each shipped protocol running its smoke budget."""
+"""The plasticity protocols' perturbations: fixed permutations that differ across phases and random rewards that
+are a fixed function of the observation (suites that extend others: ``tests/suites/test_suites.py``; each
+protocol's smoke run: ``tests/system/test_protocol_runs.py``)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from rlplastic.envs import make_env
 from rlplastic.envs.perturb import permutation
-from rlplastic.run.cli import main
-from rlplastic.suites import SuiteError, load_suite
+from rlplastic.suites import load_suite
 
 PROTOCOLS = ("permuted", "scrambled", "warmstart", "cminatar")
-
-
-def test_a_suite_extends_another_but_names_its_own_tasks() -> None:
-    minatar, permuted = load_suite("minatar"), load_suite("permuted")
-    assert permuted.agents == minatar.agents and permuted.env_options == minatar.env_options
-    assert permuted.tasks == [f"SI-p{i:02d}" for i in range(1, 11)] and permuted.name == "permuted"
-    assert set(permuted.variants) == set(permuted.tasks) and "high_replay" in permuted.presets
-    assert permuted.budgets["short"].steps_per_phase == 100_000  # its own budget, not minatar's 500k
-    for name in PROTOCOLS:
-        assert "measures" in load_suite(name).description or "plasticity" in load_suite(name).description
-
-
-def test_extends_refuses_a_cycle_and_reads_paths_beside_the_file(tmp_path: Path) -> None:
-    (tmp_path / "a.toml").write_text('extends = "b.toml"\n')
-    (tmp_path / "b.toml").write_text('extends = "a.toml"\n')
-    with pytest.raises(SuiteError, match="cycle"):
-        load_suite(str(tmp_path / "a.toml"))
-    (tmp_path / "c.toml").write_text('extends = "minatar"\nname = "c"\ntasks = ["Breakout"]\n')
-    (tmp_path / "d.toml").write_text('extends = "c.toml"\nname = "d"\ntasks = ["Asterix"]\n')
-    d = load_suite(str(tmp_path / "d.toml"))
-    assert d.tasks == ["Asterix"] and d.agents == load_suite("minatar").agents
 
 
 def _first_obs(suite: str, task: str) -> np.ndarray:
@@ -112,27 +89,3 @@ def test_random_rewards_are_a_fixed_function_of_the_observation() -> None:
         assert [e.ret for e in a.episodes] == [e.ret for e in p.episodes]  # returns stay the game's score
     rewards, game = np.concatenate(rewards), np.concatenate(game)
     assert np.all(np.abs(rewards) < 1) and len(np.unique(rewards)) > 20 and not np.allclose(rewards, game)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("suite", PROTOCOLS)
-def test_each_protocol_runs_its_smoke_budget(suite: str, tmp_path: Path) -> None:
-    assert main(["--suite", suite, "--method", "none", "--no-baselines", "--quiet", "--out", str(tmp_path)]) == 0
-    (run,) = tmp_path.glob(f"{suite}/*/none/seed_0")
-    assert (run / "DONE").exists()
-    assert len({line.split(",")[0] for line in (run / "metrics.csv").read_text().splitlines()[1:]}) == len(
-        load_suite(suite).tasks
-    )
-
-
-def test_the_high_replay_preset_makes_four_updates_per_step() -> None:
-    from conftest import trained_learner
-
-    from rlplastic.run.plan import plan
-
-    (config,) = plan("minatar", ["none"], [0], "smoke", {}, preset="high_replay")
-    assert config.agent == "dqn" and config.agent_options["gradient_steps"] == 4
-    one = trained_learner(agent="dqn", iterations=100, learning_starts=32)
-    four = trained_learner(agent="dqn", iterations=100, learning_starts=32, gradient_steps=4)
-    assert one.global_step == four.global_step == 100
-    assert four.updates == 4 * one.updates > 0  # replay ratio 4: four updates where the default makes one

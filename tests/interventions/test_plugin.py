@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import TINY_PPO
+from conftest import TINY_PPO, pip_install, with_site
 
 pytestmark = pytest.mark.slow
 
@@ -59,22 +58,7 @@ def test_entry_point_plugin_runs_through_the_cli(tmp_path: Path) -> None:
     src.mkdir()
     (src / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT))
     (src / "rlplastic_halve.py").write_text(textwrap.dedent(PLUGIN))
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--no-deps",
-            "--no-build-isolation",
-            "--target",
-            str(site),
-            str(src),
-        ],
-        check=True,
-    )
-    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+    env = with_site(pip_install(src, site))
     cli = [sys.executable, "-m", "rlplastic.bench"]
     listing = subprocess.run([*cli, "--list"], env=env, capture_output=True, text=True, check=True).stdout
     assert "halve" in listing and "plug-in example" in listing

@@ -69,7 +69,7 @@ def late_return(agent: str, steps: int, window: int, suite_name: str = "minatar"
 
 def _recording(collect, learner, ends):
     def wrapped(on_episode):
-        collect(lambda phase, step, episode: ends.append((step, episode.ret)))
+        collect(lambda step, episode: ends.append((step, episode.ret)))
 
     return wrapped
 

@@ -12,6 +12,8 @@ import pytest
 import torch
 from conftest import TINY_PPO
 
+from rlplastic import configs
+from rlplastic.agents import DQNConfig
 from rlplastic.folders import CHECKPOINT
 from rlplastic.run import executor, runner
 from rlplastic.run.cli import main
@@ -130,7 +132,8 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
             "walker, warmstart",
         ),
         (["--suite", "minatar", "--agent", "a2c"], "unknown agent 'a2c'; valid agents: ppo, dqn, sac"),
-        (["--suite", "minatar", "--agent", "sac"], "suite 'minatar' defines no options for agent 'sac'"),
+        (["--suite", "minatar", "--agent", "sac"], "agent 'sac' cannot act in the discrete actions of task 'Breakout'"),
+        (["--describe", "fier"], "--describe fier: no agent or method of that name; valid names: ppo, dqn, sac, none"),
         (
             ["--suite", "minatar", "--preset", "fire_dqn"],
             "suite 'minatar' has no preset 'fire_dqn'; its presets: high_replay",
@@ -139,7 +142,7 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
         (["--suite", "minatar", "--first-seed", "999", "--seeds", "2"], "seed 1000 is outside 0..999"),
         (
             ["--suite", "minatar", "--agent", "dqn", "--set", "agent.num_steps=4"],
-            "unknown option; valid agent options: num_envs, buffer_size",
+            "unknown option; valid agent options: train_frequency, learning_starts",
         ),
         (["--suite", "minatar", "--agent", "dqn", "--set", "agent.loss='l1'"], "agent.loss must be one of mse, huber"),
         (["--suite", "minatar", "--agent", "dqn", "--set", "agent.gradient_steps=0"], "gradient_steps"),
@@ -181,13 +184,20 @@ def test_malformed_suite_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 
 
 def test_an_agent_the_suite_has_no_options_for(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Without an [agents.dqn] table DQN runs with its own defaults, which are checked against the suite's
+    observations (its Nature CNN cannot read MinAtar's 10x10 maps) before anything is written."""
     suite = tmp_path / "ppo_only.toml"
     suite.write_text(
         'env = "minatar"\ntasks = ["Breakout"]\n[budgets.smoke]\nsteps_per_phase = 64\ncycles = 1\n'
         '[agents.ppo]\nencoder = "minatar_cnn"\nlearing_rate = 1e-3\n'
     )
-    code, _, err = run_cli(["--suite", str(suite), "--agent", "dqn", "--out", str(tmp_path / "o")], capsys)
-    assert code == 2 and "defines no options for agent 'dqn' (an [agents.dqn] table)" in err
+    short = ["--set", "agent.learning_starts=8"]  # DQN's own 80,000 would be refused first
+    code, _, err = run_cli(["--suite", str(suite), "--agent", "dqn", *short, "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and "'nature_cnn' reads (channels, 84, 84) images, not observations of shape (10, 10" in err
+    assert "set agent.encoder to one that fits: minatar_cnn" in err and err.count("\n") == 1
+    given = {"agent.encoder": "minatar_cnn", "agent.learning_starts": 8}
+    (config,) = plan(str(suite), ["none"], [0], "smoke", given, agent="dqn")
+    assert config.agent_options == configs.defaults(DQNConfig) | {"encoder": "minatar_cnn", "learning_starts": 8}
     code, _, err = run_cli(["--suite", str(suite), "--out", str(tmp_path / "o")], capsys)
     assert code == 2 and "[agents.ppo]: unknown option 'learing_rate'" in err and err.count("\n") == 1
     assert not (tmp_path / "o").exists()
@@ -206,7 +216,11 @@ def test_list_and_help_through_the_module(capsys: pytest.CaptureFixture[str]) ->
     assert done.returncode == 2 and done.stderr.count("\n") == 1
 
 
-SUITE = 'env = "minatar"\ntasks = ["Breakout"]\n[budgets.smoke]\nsteps_per_phase = 64\ncycles = 1\n'
+# [agents.ppo]: PPO's own Nature CNN cannot read MinAtar's maps, which planning would refuse first
+SUITE = (
+    'env = "minatar"\ntasks = ["Breakout"]\n[budgets.smoke]\nsteps_per_phase = 64\ncycles = 1\n'
+    '[agents.ppo]\nencoder = "minatar_cnn"\n'
+)
 LONG_NAME = f'name = "{"y" * 300}"\n{SUITE}'.encode()  # a run folder name above NAME_MAX
 SAC_ON_MINATAR = f'agent = "sac"\n{SUITE}[agents.sac]\nlearning_starts = 8\n'.encode()
 DQN_ON_DMC = SAC_ON_MINATAR.replace(b"sac", b"dqn").replace(b"minatar", b"dmc").replace(b"Breakout", b"walker-walk")

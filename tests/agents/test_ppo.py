@@ -8,7 +8,7 @@ from torch import nn
 
 from rlplastic import agents
 from rlplastic.agents.learner import train
-from rlplastic.envs import Phase, make_env
+from rlplastic.envs import make_env
 from rlplastic.envs.seeding import env_seeds
 from rlplastic.suites import load_suite
 
@@ -47,7 +47,7 @@ def test_truncated_episodes_bootstrap_from_their_final_observation() -> None:
     results = []
     step = env.step
     env.step = lambda actions: results.append(step(actions)) or results[-1]  # type: ignore[method-assign]
-    learner.start_phase(env, Phase(0, "Freeway", 0, 32), 1)
+    learner.start_phase(env, 1)
     learner.collect(lambda *a: None)
     rewards = learner._rollout.rewards
     for t, result in enumerate(results):

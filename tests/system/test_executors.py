@@ -1,5 +1,5 @@
 """Executors and concurrency: Ray gives the same run folders and leaderboard as the local pool; two commands on
-one ``--out`` never train a run twice; a run's lock names its holder; a tampered checkpoint is refused."""
+one ``--out`` never train a run twice (a run's lock and a tampered checkpoint: ``tests/run/test_store.py``)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 from conftest import TINY_PPO
-
-from rlplastic.errors import UsageError
-from rlplastic.folders import CHECKPOINT
-from rlplastic.run import numerics, runner
-from rlplastic.run.plan import plan
-from rlplastic.run.store import RunLock, RunStore
 
 pytestmark = pytest.mark.slow
 
@@ -69,31 +62,3 @@ def test_two_commands_on_one_out_train_each_run_once(tmp_path: Path) -> None:
     assert statuses.count("ran") == 6 and statuses.count("reused") == 6  # each run trained by one command
     assert records(shared) == records(tmp_path / "reference")  # nothing doubled
     assert not list(shared.glob("**/.*.tmp"))
-
-
-def test_a_held_run_is_reported_busy_with_its_holder(tmp_path: Path) -> None:
-    (config,) = plan("minatar", ["none"], [0], "smoke", TINY_PPO)
-    store = RunStore(tmp_path, config)
-    held = RunLock(store.dir)
-    assert held.acquire()
-    result = runner.run(config, tmp_path)
-    assert result.status == "busy" and f"pid {os.getpid()}" in result.error
-    assert not (store.dir / "episodes.csv").exists()
-    held.release()
-    assert runner.run(config, tmp_path).status == "ran"
-
-
-class Payload:
-    def __reduce__(self):
-        return (os.system, ("touch pwned",))
-
-
-def test_a_tampered_checkpoint_is_refused_without_running_it(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    (config,) = plan("minatar", ["none"], [0], "smoke", TINY_PPO)
-    store = RunStore(tmp_path, config)
-    store.claim(numerics.measure())
-    torch.save({"learner": Payload()}, store.dir / CHECKPOINT)
-    with pytest.raises(UsageError, match=r"cannot be loaded safely.*UnpicklingError.*delete it to restart"):
-        runner.run(config, tmp_path)
-    assert not (tmp_path / "pwned").exists()

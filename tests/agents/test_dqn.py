@@ -8,7 +8,6 @@ from conftest import new_learner, trained_learner
 from torch import nn
 
 from rlplastic.agents.learner import Hooks
-from rlplastic.envs import Phase
 
 
 class Fixed(nn.Module):
@@ -68,7 +67,7 @@ def target_updates(steps: int, **options) -> list[tuple[int, list, list, list]]:
     """Train DQN ``steps`` iterations and return, for every iteration in which the agent itself changed its
     target network: the global step, the target before and after, and the online network at that moment."""
     learner, env = new_learner(agent="dqn", **options)
-    learner.start_phase(env, Phase(0, "Breakout", 0, steps * learner.iteration_steps), steps)
+    learner.start_phase(env, steps)
     seen = []
     for _ in range(steps):
         before = params(learner.target_networks["q"])
