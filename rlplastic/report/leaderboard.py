@@ -66,20 +66,19 @@ def method_order(methods: list[str]) -> list[str]:
 def collect(runs: list[Run], title: str, window: float = WINDOW_FRACTION, reps: int = aggregate.REPS) -> Board:
     """Score every run of one experiment folder and normalise the scores."""
     rows, raw_curves, grid, diagnostics = [], [], np.array([]), []
-    runs = sorted(runs, key=lambda r: (r.label or r.method, r.seed))
+    runs = sorted(runs, key=lambda r: (r.label, r.seed))
     for run in runs:
-        method = run.label or run.method
         episodes = run.episodes()
         for v in visit_scores(episodes, run.phases, window):
-            label = run.phases[v.phase].label
-            rows.append({"method": method, "seed": run.seed, "label": label, "base": run.base_task(v.task)} | vars(v))
+            where = {"label": run.phases[v.phase].label, "base": run.base_task(v.task)}
+            rows.append({"method": run.label, "seed": run.seed} | where | vars(v))
         grid, values = curve(episodes, run.phases, window)
         raw_curves.append((run, values))
         measured = run.diagnostics()
-        diagnostics.append(measured[measured["layer"] == "all"].assign(method=method, seed=run.seed))
+        diagnostics.append(measured[measured["layer"] == "all"].assign(method=run.label, seed=run.seed))
     scores = pd.DataFrame(rows)
     kind = str(runs[0].config["scores"])
-    methods = method_order([r.label or r.method for r in runs])
+    methods = method_order([r.label for r in runs])
     board = Board(title, methods, scores, {}, grid, runs[0].phases, "", False, window, reps, kind=kind)
     board.diagnostics = pd.concat(diagnostics, ignore_index=True)
     board.notes = run_notes(runs)
@@ -87,13 +86,13 @@ def collect(runs: list[Run], title: str, window: float = WINDOW_FRACTION, reps: 
         board.normalisation, board.normalised = describe(kind), True
         norm = _normalise(scores, kind)
         for run, values in raw_curves:
-            board.curves[run.label or run.method, run.seed] = _normalise_curve(values, run, grid, norm)
+            board.curves[run.label, run.seed] = _normalise_curve(values, run, grid, norm)
     except NormalisationError as err:  # raw scores are no aggregate over tasks: none is computed on them
         board.normalisation, board.normalised = f"raw returns (not normalised: {err})", False
         for score in (*SCORES, "steepest_rise"):
             scores[f"n_{score}"] = scores[score]
         for run, values in raw_curves:
-            board.curves[run.label or run.method, run.seed] = values
+            board.curves[run.label, run.seed] = values
     scores["recovery"], scores["recovered"] = _recovery(board)
     return board
 
@@ -104,7 +103,7 @@ def run_notes(runs: list[Run]) -> list[str]:
     notes = []
     numerics: dict[tuple[str, ...] | None, dict[str, set[int]]] = {}
     for run in runs:
-        numerics.setdefault(run.numerics, {}).setdefault(run.label or run.method, set()).add(run.seed)
+        numerics.setdefault(run.numerics, {}).setdefault(run.label, set()).add(run.seed)
     if len(numerics) > 1:
         parts = [
             f"{'not recorded' if key is None else ', '.join(key)}: "
@@ -117,7 +116,7 @@ def run_notes(runs: list[Run]) -> list[str]:
         )
     seeds: dict[str, set[int]] = {}
     for run in runs:
-        seeds.setdefault(run.label or run.method, set()).add(run.seed)
+        seeds.setdefault(run.label, set()).add(run.seed)
     if len({frozenset(s) for s in seeds.values()}) > 1:
         notes.append(
             "Methods ran different seeds ("

@@ -54,15 +54,21 @@ SHARED = (
 
 @dataclass(frozen=True)
 class Run:
-    """One finished run folder; ``label`` names its method and options in tables (``labels`` sets it)."""
+    """One finished run folder; ``label`` names its method and options in tables (``labels`` sets ``row_label``
+    where configurations of one method must be told apart)."""
 
     dir: Path
     config: dict[str, Any]
-    label: str = ""
+    row_label: str = ""
 
     @property
     def method(self) -> str:
         return str(self.config["method"])
+
+    @property
+    def label(self) -> str:
+        """The run's row in every table: its method, or the method with the options that set it apart."""
+        return self.row_label or self.method
 
     @property
     def options(self) -> str:
@@ -234,7 +240,7 @@ def labels(runs: list[Run]) -> list[Run]:
                 "folders); delete one of them"
             )
         seen[key] = run.dir
-        out.append(dataclasses.replace(run, label=label))
+        out.append(dataclasses.replace(run, row_label=label))
     return out
 
 
