@@ -41,10 +41,17 @@ def test_ties_are_there() -> None:
         assert abs(as_wins - aggregate.improvement_probability(m[x], m[y])) > 0.01
 
 
-def _tolerance(low: float, high: float) -> float:
+def _tolerance(low: float, high: float, lattice: float = 0.0) -> float:
     """Monte-Carlo error allowance: 5 % of the interval's width (~3.5 standard errors of a 2.5 % percentile at
-    10,000 resamples)."""
-    return 0.05 * (high - low) + 1e-9
+    10,000 resamples), plus one ``lattice`` step for a statistic that takes only a grid of values: two streams
+    may put the same percentile on neighbouring grid points."""
+    return 0.05 * (high - low) + lattice + 1e-9
+
+
+# The median of six phase means of ten runs on a 0.1 grid lies on a 0.1 / 10 / 2 = 0.005 grid (an even count
+# of phases averages two means); the other estimators average enough values that their grid is below the
+# Monte-Carlo allowance.
+LATTICE = {"median": 0.1 / 10 / 2}
 
 
 def test_point_estimates_equal_rliable() -> None:
@@ -72,14 +79,16 @@ def test_intervals_agree_with_rliable() -> None:
             ]
         )
 
+    np.random.seed(0)  # rliable 1.2.0 draws from numpy's global stream whatever random_state says
     points, intervals = rly.get_interval_estimates(matrices, four, reps=REPS)
     for method, scores in matrices.items():
         for i, (name, estimator) in enumerate(aggregate.ESTIMATORS.items()):
             ours = aggregate.interval(scores, estimator, reps=REPS, seed=1, expand=False)  # rliable's plain interval
             low, high = intervals[method][:, i]
+            allowed = _tolerance(low, high, LATTICE.get(name, 0.0))
             assert ours.value == pytest.approx(points[method][i], abs=1e-12)
-            assert abs(ours.low - low) <= _tolerance(low, high), (method, name, ours, low, high)
-            assert abs(ours.high - high) <= _tolerance(low, high), (method, name, ours, low, high)
+            assert abs(ours.low - low) <= allowed, (method, name, ours, low, high)
+            assert abs(ours.high - high) <= allowed, (method, name, ours, low, high)
 
 
 def test_probability_of_improvement_agrees_with_rliable() -> None:
@@ -87,6 +96,7 @@ def test_probability_of_improvement_agrees_with_rliable() -> None:
     pairs = {
         f"{x},{y}": (matrices[x], matrices[y]) for x, y in [("fire", "none"), ("fire", "reset"), ("none", "reset")]
     }
+    np.random.seed(1)
     points, intervals = rly.get_interval_estimates(pairs, metrics.probability_of_improvement, reps=REPS)
     for key, (x, y) in pairs.items():
         ours = aggregate.improvement_interval(x, y, reps=REPS, seed=2, expand=False)
@@ -98,6 +108,7 @@ def test_probability_of_improvement_agrees_with_rliable() -> None:
 def test_performance_profiles_agree_with_rliable() -> None:
     matrices = _matrices()
     taus = np.linspace(-0.5, 2.0, 26)
+    np.random.seed(2)
     profiles, bands = rly.create_performance_profile(matrices, taus, reps=2000)
     for method, scores in matrices.items():
         centre, low, high = aggregate.profile_band(scores, taus, reps=2000, seed=3)
