@@ -9,4 +9,4 @@ METRICS = "metrics.csv"
 TENSORBOARD = "tensorboard"
 LOCK = ".lock"
 DIAGNOSTICS = "diagnostics.csv"
-NUMERICS = "numerics"  # config.json: what the run trained under (run/numerics.py), not compared on reuse
+NUMERICS = "numerics"  # config.json: what the run trained under (run/numerics.py); a change refuses resume/reuse

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
+
 from rlplastic.agents.dqn import DQN, DQNConfig
 from rlplastic.agents.learner import Batch, Hooks, Learner
 from rlplastic.agents.ppo import PPO, PPOConfig
@@ -24,10 +26,19 @@ def fitting(actions: ActionSpec) -> list[str]:
     return [name for name, cls in available().items() if actions.kind in cls.ACTION_KINDS]
 
 
-def make(name: str, options: dict[str, Any], spec: EnvSpec, seed: int, hooks: Hooks | None = None) -> Learner:
-    """Build agent ``name`` with hyper-parameters ``options`` for the environments ``spec``; ``hooks`` may edit
-    the architecture and optimiser before they are built."""
-    return available()[name](config_class(name)(**options), spec, seed, hooks)
+def make(
+    name: str,
+    options: dict[str, Any],
+    spec: EnvSpec,
+    seed: int,
+    hooks: Hooks | None = None,
+    device: torch.device | str = "cpu",
+) -> Learner:
+    """Build agent ``name`` with hyper-parameters ``options`` for the environments ``spec`` on ``device`` (its
+    networks are born there; see ``agents/device.py``); ``hooks`` may edit the architecture and optimiser
+    before they are built."""
+    with torch.device(device):
+        return available()[name](config_class(name)(**options), spec, seed, hooks)
 
 
 __all__ = [

@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rlplastic import checks
+from rlplastic.agents.device import to_numpy
 from rlplastic.agents.learner import (
     Batch,
     Hooks,
@@ -40,7 +41,6 @@ from rlplastic.agents.learner import (
 from rlplastic.agents.networks import ArchSpec, QNetwork
 from rlplastic.agents.off_policy import OffPolicyConfig, OffPolicyLearner
 from rlplastic.agents.optim import CenteredRMSprop
-from rlplastic.agents.precision import autocast
 from rlplastic.envs.spec import EnvSpec, StepResult, VectorEnv
 
 
@@ -133,7 +133,7 @@ class DQN(OffPolicyLearner):
 
     def _act(self, obs: np.ndarray, epsilon: float) -> np.ndarray:
         with torch.inference_mode():
-            greedy = self.net(torch.from_numpy(obs)).argmax(1).numpy()
+            greedy = to_numpy(self.net(self.to_device(obs)).argmax(1))
         explore = self._rng.random(len(obs)) < epsilon
         random = self._rng.integers(0, self.num_actions, len(obs))
         return np.where(explore, random, greedy)
@@ -156,9 +156,9 @@ class DQN(OffPolicyLearner):
     # --- learning ---------------------------------------------------------------------------------
     def _td(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         """Q(s, a) and its TD target r + gamma * (1 - terminated) * max_a' Q_target(s', a')."""
-        with autocast(self.cfg.precision):
+        with self.autocast():
             q = self.net(batch["obs"]).gather(1, batch["actions"][:, None]).squeeze(1).float()
-        with torch.no_grad(), autocast(self.cfg.precision):
+        with torch.no_grad(), self.autocast():
             next_q = self.target_networks["q"](batch["next_obs"])
             if self.cfg.double:
                 best = self.net(batch["next_obs"]).argmax(1, keepdim=True)
@@ -181,7 +181,7 @@ class DQN(OffPolicyLearner):
             return stats  # the same columns every iteration; NaN: no update yet
         opt = self.optimizers["q"]
         for _ in range(cfg.gradient_steps):
-            q, target = self._td(self.buffer.sample(cfg.batch_size))
+            q, target = self._td(self._batch(self.buffer.sample(cfg.batch_size)))
             loss = self._loss(q, target)
             extra = hooks.extra_loss(self, "q")
             total = loss if extra is None else loss + extra

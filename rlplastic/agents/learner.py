@@ -29,6 +29,8 @@ import torch
 from torch import nn
 
 from rlplastic.agents.allocator import tune_allocator
+from rlplastic.agents.device import to_device
+from rlplastic.agents.precision import autocast
 from rlplastic.envs.spec import EnvSpec, Episode, VectorEnv
 
 if TYPE_CHECKING:
@@ -220,9 +222,12 @@ class LearnerBase:
     """The parts of ``Learner`` every agent implements the same way: construction from ``Hooks``, fresh
     networks, optimiser resets, extra parameters, target sync, the run clock and checkpoints of all that.
 
-    A subclass calls ``_setup`` first in its ``__init__`` and implements ``_build(name)``.
+    A subclass calls ``_setup`` first in its ``__init__`` and implements ``_build(name)``. Its device is the one
+    it is built under (``agents.make`` builds inside ``torch.device(device)``); every tensor it makes after
+    construction goes there explicitly (``device=self.device``, ``to_device``).
     """
 
+    cfg: Any
     networks: dict[str, nn.Module]
     target_networks: dict[str, nn.Module]
     optimizers: dict[str, torch.optim.Optimizer]
@@ -230,6 +235,7 @@ class LearnerBase:
 
     def _setup(self, spec: EnvSpec, seed: int, hooks: Hooks | None, arch: ArchSpec) -> Hooks:
         tune_allocator()  # speed only: large update tensors stay on the heap (see agents/allocator.py)
+        self.device = torch.get_default_device()  # the device it is built under (agents.make)
         self.spec = spec
         self.obs_shape = spec.obs_shape
         self.num_actions = spec.action_spec.n
@@ -248,7 +254,16 @@ class LearnerBase:
     def fresh_network(self, name: str) -> nn.Module:
         if name not in self.networks:
             raise KeyError(f"no network {name!r}; this learner has {', '.join(self.networks)}")
-        return self._build(name)
+        with torch.device(self.device):
+            return self._build(name)
+
+    def to_device(self, array: np.ndarray) -> torch.Tensor:
+        """An environment's array on this learner's device (no copy on the CPU)."""
+        return to_device(array, self.device)
+
+    def autocast(self) -> torch.autocast:
+        """The context of an update's forward passes: fp32 or bf16 autocast on this learner's device."""
+        return autocast(getattr(self.cfg, "precision", "fp32"), self.device)
 
     def set_run_length(self, total_steps: int) -> None:
         """Tell the learner how long the whole run is (for schedules over the run)."""

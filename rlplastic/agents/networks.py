@@ -3,6 +3,20 @@
 Every network offers interventions two views of itself: ``hidden_layers()`` (each hidden unit's incoming
 layer, activation and outgoing layers, for unit-level methods such as ReDo and CBP) and ``heads`` (the
 output layers, for head resets and plasticity injection).
+
+Torsos (``agent.encoder``): plain CNNs and MLPs, and ``simba``, SimBa's residual MLP (Lee et al., arXiv
+2410.09754; code SonyResearch/simba, ``scale_rl/networks/layers.py`` and ``agents/sac/sac_network.py``): a
+Linear embedding (orthogonal, gain 1), pre-LN residual blocks x + W2 act(W1 LN(x)) with 4x inner width (He-normal
+weights, zero biases), and a final LayerNorm that the heads read. Widths are the paper's SAC defaults by role:
+actors 128 wide with 1 block, critics (and shared actor-critics, Q-networks) 512 wide with 2 blocks. What is taken:
+the network. What is not: SimBa's initialisation replaces ``agent.init`` for the torso (the heads keep the agent's);
+its running-statistics observation normalisation is the agent's business (PPO's ``agent.obs_norm`` is the same
+running mean and variance, plus CleanRL's clip to +-10; SAC here has none); its other agent settings (AdamW with
+weight decay 1e-2, lr 1e-4, the temperature's start) stay the agent's. Methods see through ``hidden_layers()`` the
+blocks' inner units (incoming W1, outgoing W2), the only units behind a nonlinearity: the residual stream is written
+by the embedding and every block, so no single layer owns its units. ``ln``/``lnwd``/``nap`` add their LayerNorm
+where they always do, before each hidden nonlinearity (between W1 and the activation): SimBa's own LayerNorms
+normalise the block inputs and the output, so nothing doubles up.
 """
 
 from __future__ import annotations
@@ -23,9 +37,13 @@ MLP_ENCODERS: dict[str, tuple[int, ...]] = {
     "mlp_256": (256, 256),  # CleanRL's SAC actor and critics
     "mlp_64": (64, 64),  # CleanRL's continuous-action PPO actor and critic
 }
-ENCODERS = (*CONV_ENCODERS, *MLP_ENCODERS)
-ACTIVATIONS = ("relu", "crelu", "tanh")
-HIDDEN_ACTIVATIONS = (nn.ReLU, nn.Tanh)  # CReLU added below
+# name -> {role: (width, residual blocks)} of a SimBa residual MLP (configs/agent/sac_simba.yaml's SAC defaults)
+RESIDUAL_ENCODERS: dict[str, dict[str, tuple[int, int]]] = {
+    "simba": {"actor": (128, 1), "critic": (512, 2)},
+}
+ENCODERS = (*CONV_ENCODERS, *MLP_ENCODERS, *RESIDUAL_ENCODERS)
+ACTIVATIONS = ("relu", "crelu", "dff", "tanh")
+HIDDEN_ACTIVATIONS = (nn.ReLU, nn.Tanh)  # CReLU and DeepFourier added below
 INITS = ("orthogonal", "torch", "xavier")
 
 
@@ -35,7 +53,7 @@ class ArchSpec:
 
     ``obs_scale`` multiplies raw observations (1/255 for Atari pixels). ``layer_norm`` normalises every
     hidden pre-activation (LayerNorm over features; over channels and positions for conv maps).
-    ``activation`` is ``relu``, ``tanh`` or ``crelu``; ``width`` multiplies every hidden layer's unit count.
+    ``activation`` is ``relu``, ``tanh``, ``crelu`` or ``dff``; ``width`` multiplies every hidden layer's unit count.
     ``init`` is ``orthogonal`` (CleanRL's PPO: gain sqrt(2), zero bias), ``torch`` (PyTorch's default
     Kaiming-uniform, CleanRL's DQN) or ``xavier`` (Xavier-uniform, zero bias: the FIRE paper's DQN).
     """
@@ -53,6 +71,16 @@ class CReLU(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return torch.relu(torch.cat([z, -z], dim=1))
+
+
+class DeepFourier(nn.Module):
+    """Deep Fourier features, [sin(z), cos(z)] along the feature axis (Lewandowski et al., arXiv 2410.20634)."""
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.cat([torch.sin(z), torch.cos(z)], dim=1)
+
+
+DOUBLING = (CReLU, DeepFourier)  # activations that pass on two features per unit
 
 
 @dataclass(frozen=True)
@@ -102,12 +130,62 @@ def _hidden(arch: ArchSpec, units: int, conv: bool) -> list[nn.Module]:
     norm: list[nn.Module] = []
     if arch.layer_norm:
         norm = [nn.GroupNorm(1, units) if conv else nn.LayerNorm(units)]
-    activation = {"crelu": CReLU, "tanh": nn.Tanh}.get(arch.activation, nn.ReLU)
+    activation = {"crelu": CReLU, "dff": DeepFourier, "tanh": nn.Tanh}.get(arch.activation, nn.ReLU)
     return [*norm, activation()]
 
 
 def is_conv(arch: ArchSpec) -> bool:
     return arch.encoder in CONV_ENCODERS
+
+
+def feature_copies(arch: ArchSpec) -> int:
+    """Features each hidden unit passes on: 2 for CReLU and Deep Fourier features, else 1."""
+    return 2 if arch.activation in ("crelu", "dff") else 1
+
+
+class ResidualBlock(nn.Module):
+    """SimBa's pre-LN residual block, x + W2 act(W1 LN(x)), W1 widening to 4x (``mlp``: LN, W1, act, W2)."""
+
+    def __init__(self, arch: ArchSpec, width: int) -> None:
+        super().__init__()
+        inner = 4 * width
+        up, down = nn.Linear(width, inner), nn.Linear(inner * feature_copies(arch), width)
+        for layer in (up, down):
+            nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+            nn.init.zeros_(layer.bias)
+        self.mlp = nn.Sequential(nn.LayerNorm(width), up, *_hidden(arch, inner, conv=False), down)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.mlp(x)
+
+
+class ResidualMLP(nn.Module):
+    """SimBa's torso: a Linear embedding, residual blocks, a final LayerNorm (see the module docstring)."""
+
+    def __init__(self, arch: ArchSpec, in_width: int, width: int, blocks: int) -> None:
+        super().__init__()
+        self.copies = feature_copies(arch)
+        self.embed = orthogonal_init(nn.Linear(in_width, width), gain=1.0)
+        self.blocks = nn.Sequential(*(ResidualBlock(arch, width) for _ in range(blocks)))
+        self.norm = nn.LayerNorm(width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(self.blocks(self.embed(x.flatten(1))))
+
+    def hidden_layers(self) -> list[HiddenLayer]:
+        """Each block's inner units: W1 computes them, W2 reads them."""
+        out = []
+        for block in self.blocks:
+            mods = list(block.mlp)
+            act = next(m for m in mods if isinstance(m, (*HIDDEN_ACTIVATIONS, *DOUBLING)))
+            out.append(HiddenLayer(mods[1], act, (mods[-1],), copies=self.copies))
+        return out
+
+
+def _residual(arch: ArchSpec, in_shape: tuple[int, ...], role: str) -> tuple[nn.Module, int]:
+    size, blocks = RESIDUAL_ENCODERS[arch.encoder][role]
+    width = max(1, round(size * arch.width))
+    return ResidualMLP(arch, math.prod(in_shape), width, blocks), width
 
 
 def encoder_mismatch(encoder: str, in_shape: tuple[int, ...]) -> str:
@@ -122,19 +200,22 @@ def encoder_mismatch(encoder: str, in_shape: tuple[int, ...]) -> str:
     fits = [n for n, (_, _, s) in CONV_ENCODERS.items() if len(in_shape) == 3 and in_shape[1:] == (s, s)]
     return (
         f"encoder {encoder!r} reads (channels, {side}, {side}) images, not observations of shape {in_shape}; set "
-        f"agent.encoder to one that fits: {', '.join([*fits, *MLP_ENCODERS])}"
+        f"agent.encoder to one that fits: {', '.join([*fits, *MLP_ENCODERS, *RESIDUAL_ENCODERS])}"
     )
 
 
-def build_encoder(arch: ArchSpec, in_shape: tuple[int, ...]) -> tuple[nn.Sequential, int]:
-    """The encoder named by ``arch`` for inputs of ``in_shape`` (one sample), and the width of its output."""
+def build_encoder(arch: ArchSpec, in_shape: tuple[int, ...], role: str = "critic") -> tuple[nn.Module, int]:
+    """The encoder named by ``arch`` for inputs of ``in_shape`` (one sample), and the width of its output;
+    ``role`` ("actor" or "critic") picks a residual torso's size."""
     if arch.encoder not in ENCODERS:
         raise ValueError(f"unknown encoder {arch.encoder!r}; choose one of {', '.join(ENCODERS)}")
     if arch.activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {arch.activation!r}; choose one of {', '.join(ACTIVATIONS)}")
     if arch.init not in INITS:
         raise ValueError(f"unknown init {arch.init!r}; choose one of {', '.join(INITS)}")
-    copies = 2 if arch.activation == "crelu" else 1
+    if arch.encoder in RESIDUAL_ENCODERS:
+        return _residual(arch, in_shape, role)
+    copies = feature_copies(arch)
     layers: list[nn.Module] = []
     if not is_conv(arch):
         width = math.prod(in_shape)
@@ -166,10 +247,12 @@ class EncoderHeads(nn.Module):
     """
 
     head_names: tuple[str, ...] = ()
+    role: str = "critic"
+    """"actor" for policies of their own (a residual torso is smaller there), else "critic"."""
 
     def _encoder(self, arch: ArchSpec, in_shape: tuple[int, ...]) -> int:
         """Build ``self.encoder`` for inputs of ``in_shape``; the width of its features."""
-        self.encoder, width = build_encoder(arch, in_shape)
+        self.encoder, width = build_encoder(arch, in_shape, self.role)
         self.obs_scale = arch.obs_scale
         self.channels_last = is_conv(arch)
         return width
@@ -179,13 +262,15 @@ class EncoderHeads(nn.Module):
         return {name: getattr(self, name) for name in self.head_names}
 
     def hidden_layers(self) -> list[HiddenLayer]:
-        """The encoder's hidden layers in order; the last one feeds every head."""
+        """The encoder's hidden layers in order; in a plain encoder the last one feeds every head."""
+        if isinstance(self.encoder, ResidualMLP):
+            return self.encoder.hidden_layers()
         mods = list(self.encoder)
         weights = [i for i, m in enumerate(mods) if isinstance(m, (nn.Linear, nn.Conv2d))]
         out = []
         for k, i in enumerate(weights):
-            act = next(m for m in mods[i + 1 :] if isinstance(m, (*HIDDEN_ACTIVATIONS, CReLU)))
-            copies = 2 if isinstance(act, CReLU) else 1
+            act = next(m for m in mods[i + 1 :] if isinstance(m, (*HIDDEN_ACTIVATIONS, *DOUBLING)))
+            copies = 2 if isinstance(act, DOUBLING) else 1
             if k + 1 < len(weights):
                 nxt = mods[weights[k + 1]]
                 conv_to_fc = isinstance(nxt, nn.Linear) and isinstance(mods[i], nn.Conv2d)
@@ -255,6 +340,7 @@ class GaussianPolicy(EncoderHeads):
     ``ppo_continuous_action.py``: mean head gain 0.01, log-std starting at 0)."""
 
     head_names = ("mean",)
+    role = "actor"
 
     def __init__(self, arch: ArchSpec, obs_shape: tuple[int, ...], action_dim: int) -> None:
         super().__init__()
@@ -292,6 +378,7 @@ class SquashedGaussianActor(EncoderHeads):
     ``sac_continuous_action.py``); actions are tanh-squashed samples (the learner scales them to the box)."""
 
     head_names = ("mean", "log_std")
+    role = "actor"
 
     def __init__(self, arch: ArchSpec, obs_shape: tuple[int, ...], action_dim: int) -> None:
         super().__init__()

@@ -8,6 +8,9 @@ by a task switch bootstrap from their final observation; only a real termination
 uninterrupted one; ``false`` keeps checkpoints small (1M Atari transitions take ~7 GB) and a resumed run
 restarts from an empty buffer, collects ``learning_starts`` transitions again before its next update, and says
 so in its ``DONE`` summary (``restarted_buffer``).
+
+The replay buffer lives in host memory (numpy, frames as uint8) whatever the device: 1M Atari transitions take
+7 GB, more than many GPUs spare beside the networks. Each sampled batch moves to the learner's device.
 """
 
 from __future__ import annotations
@@ -45,7 +48,8 @@ class OffPolicyConfig:
     tau: float
     """Target update rate: 1 copies the online weights, below 1 is Polyak averaging."""
     encoder: str
-    """Network trunk: nature_cnn (84x84 Atari frames), minatar_cnn (10x10 MinAtar maps), mlp_64 or mlp_256."""
+    """Network trunk: nature_cnn (84x84 Atari frames), minatar_cnn (10x10 MinAtar maps), mlp_64, mlp_256 or simba
+    (SimBa's residual MLP with LayerNorm, arXiv 2410.09754; vector observations)."""
     num_envs: int = 1
     """Parallel environments of the task."""
     buffer_size: int = 1_000_000
@@ -62,7 +66,8 @@ class OffPolicyConfig:
     log_interval: int = 1000
     """Agent steps between metric rows (rounded to whole iterations)."""
     precision: str = "fp32"
-    """Forward passes of the update: fp32, or bf16 autocast (faster only on CPUs with native bf16)."""
+    """Forward passes of the update: fp32, bf16 autocast (faster only with native bf16), or auto (bf16 where
+    this machine's device has it natively, else fp32)."""
 
     @property
     def iteration_steps(self) -> int:
@@ -145,12 +150,16 @@ class OffPolicyLearner(LearnerBase):
             rows.append((obs, actions, self._reward(result), next_obs, result.terminated.astype(np.float32)))
             obs = result.obs
         keys = ("obs", "actions", "rewards", "next_obs", "terminated")
-        return {k: torch.from_numpy(np.concatenate([r[i] for r in rows])[:n]) for i, k in enumerate(keys)}
+        return {k: self.to_device(np.concatenate([r[i] for r in rows])[:n]) for i, k in enumerate(keys)}
 
     def sample(self, n: int, rng: np.random.Generator | None = None) -> Batch:
         if len(self.buffer) == 0:
             raise RuntimeError("the replay buffer is empty: sample() needs at least one iteration")
-        return self.buffer.sample(n, rng)
+        return self._batch(self.buffer.sample(n, rng))
+
+    def _batch(self, batch: Batch) -> Batch:
+        """A batch of the host-side buffer on this learner's device."""
+        return {k: v.to(self.device) for k, v in batch.items()}
 
     # --- checkpoints ------------------------------------------------------------------------------
     def replay_state(self) -> dict[str, Any]:

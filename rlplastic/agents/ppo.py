@@ -17,6 +17,7 @@ Episodes cut by a time limit (truncated, not terminated) bootstrap from the valu
 Speed options that change no algorithm: ``precision = "bf16"`` runs the update's network forward passes under
 bf16 autocast (log-probabilities, losses, gradients' accumulation and Adam stay fp32; rollouts act in fp32;
 faster only on CPUs with native bf16, see ``agents/precision.py``); rollouts run under ``torch.inference_mode``.
+The rollout lives on the learner's device (``agents/device.py``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import torch
 from torch import nn
 
 from rlplastic import checks
+from rlplastic.agents.device import to_numpy
 from rlplastic.agents.learner import (
     Batch,
     EpisodeCallback,
@@ -41,7 +43,7 @@ from rlplastic.agents.learner import (
 from rlplastic.agents.networks import ACTIVATIONS, ENCODERS, ArchSpec
 from rlplastic.agents.normalize import ObsNormalizer, RewardScaler
 from rlplastic.agents.policies import policy_family
-from rlplastic.agents.precision import PRECISIONS, autocast
+from rlplastic.agents.precision import PRECISIONS
 from rlplastic.envs.spec import EnvSpec, StepResult, VectorEnv
 
 
@@ -88,13 +90,15 @@ class PPOConfig:
     norm_clip: float = 10.0
     """Clip of normalised observations and rewards."""
     encoder: str = "nature_cnn"
-    """Network trunk: nature_cnn (84x84 Atari frames), minatar_cnn (10x10 MinAtar maps), mlp_64 or mlp_256."""
+    """Network trunk: nature_cnn (84x84 Atari frames), minatar_cnn (10x10 MinAtar maps), mlp_64, mlp_256 or simba
+    (SimBa's residual MLP with LayerNorm, arXiv 2410.09754; vector observations)."""
     activation: str = "relu"
-    """Hidden nonlinearity: relu, tanh (CleanRL's continuous PPO) or crelu."""
+    """Hidden nonlinearity: relu, tanh (CleanRL's continuous PPO), crelu or dff (sin and cos)."""
     obs_scale: float = 1.0 / 255.0
     """Factor on raw observations before the network (1/255 for Atari pixels, 1 for MinAtar)."""
     precision: str = "fp32"
-    """Forward passes of the update: fp32, or bf16 autocast (faster only on CPUs with native bf16)."""
+    """Forward passes of the update: fp32, bf16 autocast (faster only with native bf16), or auto (bf16 where
+    this machine's device has it natively, else fp32)."""
 
     @property
     def batch_size(self) -> int:
@@ -137,16 +141,20 @@ class Rollout:
     returns: torch.Tensor | None = None
 
     @classmethod
-    def empty(cls, cfg: PPOConfig, spec: EnvSpec, obs_dtype: torch.dtype, steps: int | None = None) -> Rollout:
+    def empty(
+        cls, cfg: PPOConfig, spec: EnvSpec, obs_dtype: torch.dtype, device: torch.device, steps: int | None = None
+    ) -> Rollout:
+        """Zeroed storage on ``device`` (the learner's: a rollout is trained on where it is gathered)."""
         shape = (steps or cfg.num_steps, cfg.num_envs)
         dim = spec.action_spec.dim
+        actions = (*shape, dim) if dim else shape
         return cls(
-            obs=torch.zeros((*shape, *spec.obs_shape), dtype=obs_dtype),
-            actions=torch.zeros((*shape, dim)) if dim else torch.zeros(shape, dtype=torch.long),
-            logprobs=torch.zeros(shape),
-            rewards=torch.zeros(shape),
-            dones=torch.zeros(shape),
-            values=torch.zeros(shape),
+            obs=torch.zeros((*shape, *spec.obs_shape), dtype=obs_dtype, device=device),
+            actions=torch.zeros(actions, dtype=torch.float32 if dim else torch.long, device=device),
+            logprobs=torch.zeros(shape, device=device),
+            rewards=torch.zeros(shape, device=device),
+            dones=torch.zeros(shape, device=device),
+            values=torch.zeros(shape, device=device),
         )
 
     def flat(self) -> Batch:
@@ -220,7 +228,8 @@ class PPO(LearnerBase):
 
     def _draw(self, batch: Batch, n: int, rng: np.random.Generator | None = None) -> Batch:
         size = len(batch["returns"])
-        idx = torch.as_tensor((self._rng if rng is None else rng).choice(size, size=n, replace=n > size))
+        draw = (self._rng if rng is None else rng).choice(size, size=n, replace=n > size)
+        idx = torch.as_tensor(draw, device=self.device)
         return {k: v[idx] for k, v in batch.items()}
 
     def losses(self, batch: Batch) -> dict[str, torch.Tensor]:
@@ -229,14 +238,14 @@ class PPO(LearnerBase):
         return dict.fromkeys(self.networks, loss)
 
     def probe(self, env: VectorEnv, n: int) -> Batch:
-        rollout = Rollout.empty(self.cfg, self.spec, self._obs_dtype, -(-n // env.num_envs))
+        rollout = Rollout.empty(self.cfg, self.spec, self._obs_dtype, self.device, -(-n // env.num_envs))
         self._roll(env, self._observe(env.reset(), update=False), rollout, lambda result: None, learning=False)
         return self._draw(rollout.flat(), n)
 
     # --- training ---------------------------------------------------------------------------------
     def _loss_terms(self, batch: Batch) -> dict[str, torch.Tensor]:
         cfg = self.cfg
-        with autocast(cfg.precision):
+        with self.autocast():
             logprob, entropy, value = self.family.evaluate(self.networks, batch["obs"], batch["actions"])
         entropy = entropy.mean()
         logratio = logprob - batch["logprobs"]
@@ -287,8 +296,8 @@ class PPO(LearnerBase):
 
     def _env_actions(self, action: torch.Tensor) -> np.ndarray:
         if self.spec.action_spec.discrete:
-            return action.numpy()
-        return np.clip(action.numpy(), self._low, self._high)
+            return to_numpy(action)
+        return np.clip(to_numpy(action), self._low, self._high)
 
     def _roll(
         self,
@@ -301,9 +310,9 @@ class PPO(LearnerBase):
         """Fill ``ro`` by acting from ``obs`` (as the networks see it); truncated episodes bootstrap from their
         final observation's value. A probe (``learning`` false) leaves the normalisation statistics alone."""
         cfg = self.cfg
-        done = torch.zeros(env.num_envs)
+        done = torch.zeros(env.num_envs, device=self.device)
         for t in range(ro.rewards.shape[0]):
-            obs_t = torch.from_numpy(obs)
+            obs_t = self.to_device(obs)
             ro.obs[t] = obs_t
             ro.dones[t] = done
             with torch.inference_mode():  # no autograd bookkeeping; the rollout's buffers stay normal tensors
@@ -311,17 +320,19 @@ class PPO(LearnerBase):
             ro.actions[t], ro.logprobs[t], ro.values[t] = action, logprob, value
             result = env.step(self._env_actions(action))
             on_step(result)
-            ro.rewards[t] = torch.from_numpy(self._learning_reward(result, learning))
+            ro.rewards[t] = self.to_device(self._learning_reward(result, learning))
             cut = result.truncated & ~result.terminated  # a real termination never bootstraps
             if cut.any():
                 idx = np.flatnonzero(cut)
-                final = torch.from_numpy(self._observe(result.final_obs[idx], update=False))
+                final = self.to_device(self._observe(result.final_obs[idx], update=False))
                 with torch.inference_mode():
-                    ro.rewards[t, idx] += cfg.gamma * self.family.value(self.networks, final)
+                    ro.rewards[t, torch.as_tensor(idx, device=self.device)] += cfg.gamma * self.family.value(
+                        self.networks, final
+                    )
             obs = self._observe(result.obs, update=learning)
-            done = torch.from_numpy(result.done.astype(np.float32))
+            done = self.to_device(result.done.astype(np.float32))
         with torch.inference_mode():
-            next_value = self.family.value(self.networks, torch.from_numpy(obs))
+            next_value = self.family.value(self.networks, self.to_device(obs))
         gae(ro, next_value, done, cfg.gamma, cfg.gae_lambda)
         return obs
 
@@ -335,7 +346,7 @@ class PPO(LearnerBase):
             for episode in result.episodes:
                 on_episode(self.global_step, episode)
 
-        self._rollout = Rollout.empty(self.cfg, self.spec, self._obs_dtype)
+        self._rollout = Rollout.empty(self.cfg, self.spec, self._obs_dtype, self.device)
         self._obs = self._roll(self._env, self._obs, self._rollout, count)
 
     def update(self, hooks: Hooks) -> dict[str, float]:
@@ -349,7 +360,7 @@ class PPO(LearnerBase):
         sums: dict[str, float] = {}
         count = 0
         for _ in range(cfg.update_epochs):
-            order = torch.as_tensor(self._rng.permutation(cfg.batch_size))
+            order = torch.as_tensor(self._rng.permutation(cfg.batch_size), device=self.device)
             for start in range(0, cfg.batch_size, cfg.minibatch_size):
                 idx = order[start : start + cfg.minibatch_size]
                 terms = self._loss_terms({k: v[idx] for k, v in batch.items()})
@@ -387,7 +398,10 @@ class PPO(LearnerBase):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.load_base_state(state)
-        self._rollout = None if state["rollout"] is None else Rollout(**state["rollout"])
+        rollout = state["rollout"]
+        if rollout is not None:  # a checkpoint is loaded onto the CPU (RunStore): back to this learner's device
+            rollout = {k: None if v is None else v.to(self.device) for k, v in rollout.items()}
+        self._rollout = None if rollout is None else Rollout(**rollout)
         self._obs = None if state["obs"] is None else state["obs"].numpy()
         self._iteration, self._iterations = state["schedule"]
         if self._obs_norm is not None:

@@ -12,6 +12,9 @@ episode position per transition, so 1M transitions take 7.07 GB (plus one final 
 episode); storing stacked ``obs`` and ``next_obs`` would take 56 GB, stacked ``obs`` alone 28 GB.
 Observations with ``frame_stack`` = 1 (MinAtar's full game state, a proprioceptive state vector) are stored
 whole, once per transition, in their own dtype; actions are indices or continuous vectors.
+
+The buffer lives in host memory (numpy) whatever the run's device, and ``sample`` returns CPU tensors: the
+learner moves each batch to its device (``OffPolicyLearner._batch``), so a GPU holds only the batch.
 """
 
 from __future__ import annotations

@@ -33,10 +33,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from rlplastic import checks
+from rlplastic.agents.device import to_numpy
 from rlplastic.agents.learner import Batch, Hooks, adam, frozen_copy
 from rlplastic.agents.networks import ArchSpec, SoftQNetwork, SquashedGaussianActor
 from rlplastic.agents.off_policy import OffPolicyConfig, OffPolicyLearner
-from rlplastic.agents.precision import autocast
 from rlplastic.envs.spec import EnvSpec
 
 CRITICS = ("q1", "q2")
@@ -84,9 +84,10 @@ class SAC(OffPolicyLearner):
         if spec.action_spec.discrete:
             raise ValueError("SAC needs continuous actions; use --agent dqn or ppo on a discrete-action suite")
         self._setup(spec, seed, hooks, ArchSpec(encoder=cfg.encoder, init=cfg.init))
-        low, high = (torch.tensor(b, dtype=torch.float32) for b in (spec.action_spec.low, spec.action_spec.high))
+        bounds = (spec.action_spec.low, spec.action_spec.high)
+        low, high = (torch.tensor(b, dtype=torch.float32, device=self.device) for b in bounds)
         self.action_scale, self.action_bias = (high - low) / 2, (high + low) / 2
-        self.action_low, self.action_high = low.numpy(), high.numpy()
+        self.action_low, self.action_high = to_numpy(low), to_numpy(high)
         self.target_entropy = -float(spec.action_spec.dim)
         self.networks: dict[str, nn.Module] = {name: self._build(name) for name in ("actor", *CRITICS)}
         self.target_networks: dict[str, nn.Module] = {name: frozen_copy(self.networks[name]) for name in CRITICS}
@@ -95,7 +96,7 @@ class SAC(OffPolicyLearner):
             name: adam(net.parameters(), cfg.policy_lr if name == "actor" else cfg.q_lr, cfg.adam_eps, wd)
             for name, net in self.networks.items()
         }
-        self.log_alpha = torch.zeros(1, requires_grad=True)
+        self.log_alpha = torch.zeros(1, requires_grad=True, device=self.device)
         self.alpha_optimizer = torch.optim.Adam([self.log_alpha], lr=cfg.q_lr, eps=cfg.adam_eps)
         self._init_replay(spec, seed)
 
@@ -107,7 +108,7 @@ class SAC(OffPolicyLearner):
 
     @property
     def alpha(self) -> torch.Tensor:
-        return self.log_alpha.detach().exp() if self.cfg.autotune else torch.tensor(self.cfg.alpha)
+        return self.log_alpha.detach().exp() if self.cfg.autotune else torch.tensor(self.cfg.alpha, device=self.device)
 
     def reset_temperature(self) -> None:
         with torch.no_grad():
@@ -127,7 +128,7 @@ class SAC(OffPolicyLearner):
 
     def _policy_actions(self, obs: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
-            return self.policy(torch.from_numpy(obs))[0].numpy()
+            return to_numpy(self.policy(self.to_device(obs))[0])
 
     def _explore(self, obs: np.ndarray) -> np.ndarray:
         if self.global_step < self._learning_from:  # CleanRL: uniform random actions before learning starts
@@ -139,12 +140,12 @@ class SAC(OffPolicyLearner):
 
     # --- learning ---------------------------------------------------------------------------------
     def _critic_losses(self, batch: Batch) -> dict[str, torch.Tensor]:
-        with torch.no_grad(), autocast(self.cfg.precision):
+        with torch.no_grad(), self.autocast():
             next_actions, next_log_pi = self.policy(batch["next_obs"])
             next_q = torch.min(*(self.target_networks[c](batch["next_obs"], next_actions) for c in CRITICS))
             soft = next_q.float() - self.alpha * next_log_pi.float()
             target = batch["rewards"] + (1 - batch["terminated"]) * self.cfg.gamma * soft
-        with autocast(self.cfg.precision):
+        with self.autocast():
             return {c: F.mse_loss(self.networks[c](batch["obs"], batch["actions"]).float(), target) for c in CRITICS}
 
     def _actor_loss(self, obs: torch.Tensor) -> torch.Tensor:
@@ -152,7 +153,7 @@ class SAC(OffPolicyLearner):
 
     def _actor_terms(self, obs: torch.Tensor) -> tuple[torch.Tensor, float]:
         """The actor's loss and the policy's entropy estimate −E log π on ``obs``."""
-        with autocast(self.cfg.precision):
+        with self.autocast():
             actions, log_pi = self.policy(obs)
             q = torch.min(*(self.networks[c](obs, actions) for c in CRITICS))
             return (self.alpha * log_pi.float() - q.float()).mean(), -float(log_pi.detach().float().mean())
@@ -167,7 +168,8 @@ class SAC(OffPolicyLearner):
             extra = hooks.extra_loss(self, name)
             if extra is not None:
                 loss = loss + extra
-        params = [p for name in names for g in self.optimizers[name].param_groups for p in g["params"]]
+        groups = [g for name in names for g in self.optimizers[name].param_groups]
+        params = [p for g in groups for p in g["params"] if p.requires_grad]  # not the heads injection froze
         for name in names:
             self.optimizers[name].zero_grad(set_to_none=True)
         loss.backward(inputs=params)
@@ -178,7 +180,7 @@ class SAC(OffPolicyLearner):
         loss, entropy = self._actor_terms(obs)
         self._step(("actor",), loss, hooks)
         if self.cfg.autotune:
-            with torch.no_grad(), autocast(self.cfg.precision):
+            with torch.no_grad(), self.autocast():
                 _, log_pi = self.policy(obs)
             alpha_loss = (-self.log_alpha.exp() * (log_pi.float() + self.target_entropy)).mean()
             self.alpha_optimizer.zero_grad(set_to_none=True)
@@ -193,7 +195,7 @@ class SAC(OffPolicyLearner):
         if not self.learning:
             return stats  # the same columns every iteration; NaN: no update yet
         for _ in range(cfg.gradient_steps):
-            batch = self.buffer.sample(cfg.batch_size)
+            batch = self._batch(self.buffer.sample(cfg.batch_size))
             critic = self._critic_losses(batch)
             loss = critic["q1"] + critic["q2"]
             self._step(CRITICS, loss, hooks)

@@ -10,6 +10,14 @@ outgoing weights are set to 0 after adding w_out * f / (1 - eta^age) to the next
 network's output changes as little as possible; its utility, mean and age restart at 0.
 
 Defaults (official PPO on Ant): replacement_rate 1e-4, maturity 1e4 updates, eta 0.99.
+Optimiser: the official RL configuration (``lop/rl/cfg/*/cbp.yml``, read by ``run_ppo.py``) also sets Adam's
+beta1 = beta2 = 0.99 and weight decay 1e-4, added to the gradient as torch's ``Adam(weight_decay=)`` does (L2,
+not AdamW's decoupled decay). By default the agent's optimiser is kept (``adam_betas = []``,
+``adam_weight_decay = 0``), so that ``cbp`` differs from ``none`` by its unit replacement alone;
+``--set 'cbp.adam_betas=[0.99, 0.99]' --set cbp.adam_weight_decay=1e-4`` (or ``--preset cbp_official`` on the
+walker, humanoid and slippery suites) gives the official setting. Both need Adam: an agent with another
+optimiser (MinAtar DQN's RMSprop), or a method that already asks for decoupled decay (``wd``, ``lnwd``), is
+refused with a one-line error when the learner is built.
 Deliberate deviations from the official code (shibhansh/loss-of-plasticity, ``lop/algos/gnt.py`` and
 ``convGnT.py``), each kept because it follows the paper's description of the algorithm:
 - Adam moments of the replaced weights are zeroed (the official GnT does this only with its AdamGnT
@@ -30,7 +38,7 @@ averaging (the agent's own schedule, as in the official code); the temperature a
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -67,10 +75,19 @@ class CbpConfig:
     """Updates a unit must have lived before it can be replaced."""
     decay: float = 0.99
     """eta: decay of the running utility and mean activation of each unit."""
+    adam_betas: list[float] = field(default_factory=list)
+    """Adam's (beta1, beta2) for every network ([]: the agent's; the official RL configuration: [0.99, 0.99])."""
+    adam_weight_decay: float = 0.0
+    """L2 weight decay added to Adam's gradient, as torch's Adam(weight_decay=) (0: none; official RL: 1e-4)."""
 
     def __post_init__(self) -> None:
         checks.probabilities("", {"replacement_rate": self.replacement_rate, "decay": self.decay})
         checks.counts("", {"maturity": self.maturity}, minimum=0)
+        checks.non_negative("", {"adam_weight_decay": self.adam_weight_decay})
+        betas = self.adam_betas
+        if not isinstance(betas, list) or len(betas) not in (0, 2):
+            raise ValueError(f"adam_betas must be [] or [beta1, beta2], not {betas!r}")
+        checks.probabilities("", {f"adam_betas[{i}]": b for i, b in enumerate(betas)})
 
 
 class Cbp(Intervention):
@@ -81,13 +98,18 @@ class Cbp(Intervention):
     Config = CbpConfig
 
     def attach(self, learner: Learner) -> None:
+        set_adam(learner, self.config.adam_betas, self.config.adam_weight_decay)
         self._layers = {name: net.hidden_layers() for name, net in learner.networks.items()}
         # Started for the whole run: the hooks live as long as the learner does.
         recorders = {name: ActivationRecorder(layers, grad_only=True).start() for name, layers in self._layers.items()}
         self._acts = {name: r.latest for name, r in recorders.items()}
         self._stats = {
             name: [
-                {"util": torch.zeros(h.units), "age": torch.zeros(h.units), "mean": torch.zeros(h.copies, h.units)}
+                {
+                    "util": torch.zeros(h.units, device=h.incoming.weight.device),
+                    "age": torch.zeros(h.units, device=h.incoming.weight.device),
+                    "mean": torch.zeros(h.copies, h.units, device=h.incoming.weight.device),
+                }
                 for h in layers
             ]
             for name, layers in self._layers.items()
@@ -133,5 +155,28 @@ class Cbp(Intervention):
         return {"stats": self._stats, "carry": self._carry}
 
     def load_state_dict(self, state: dict[str, Any], learner: Learner) -> None:
-        if state:
+        if state:  # checkpoints load onto the CPU (RunStore): the statistics go back beside the weights
+            for name, layers in state["stats"].items():
+                for h, st in zip(self._layers[name], layers, strict=True):
+                    st.update({k: v.to(h.incoming.weight.device) for k, v in st.items()})
             self._stats, self._carry = state["stats"], state["carry"]
+
+
+def set_adam(learner: Learner, betas: list[float], weight_decay: float) -> None:
+    """Give every network's Adam these betas and L2 weight decay (the official CBP configuration); nothing if
+    neither is asked for. Set in the parameter groups and the defaults (groups added later, by injection)."""
+    if not betas and not weight_decay:
+        return
+    options: dict[str, Any] = {"betas": tuple(betas)} if betas else {}
+    if weight_decay:
+        options["weight_decay"] = weight_decay
+    for name, opt in learner.optimizers.items():
+        kind = type(opt).__name__
+        if kind != "Adam":
+            raise ValueError(
+                f"cbp.adam_betas and cbp.adam_weight_decay set torch's Adam, but network {name!r} trains with {kind} "
+                "(an agent with another optimiser, or a method asking for decoupled weight decay); drop those options"
+            )
+        opt.defaults.update(options)
+        for group in opt.param_groups:
+            group.update(options)

@@ -9,14 +9,19 @@ taps; each bias vector by one scalar cosine. Rows that the new gradient would ke
 pointing elsewhere shrink toward lam. Normalisation layers are untouched; output layers are included;
 optimiser state is kept.
 
-Defaults: alpha = 0.3, lam = 0.3 (the paper's). Data: the official code (``utils/train_utils.py::dash``)
-appends the incoming chunk to the data seen so far and feeds the chunks oldest first, so the newest data
-carries the largest weight. Here, at a task switch, the runner gathers ``batches`` x ``batch_size``
-transitions of the incoming task with the current policy (a probe that is neither trained on nor counted
-as training steps) and feeds them as ``batches`` consecutive batches. Deliberate deviation: older tasks'
-data is left out; after 8 new batches with alpha = 0.3 it would weigh 0.7^8 = 6 % of g. When DASH is
-applied outside a switch (``every``/``at_steps``), the batches come from the learner's buffer instead.
-Each network's gradient is that of its own loss (``Learner.losses``).
+Defaults: alpha = 0.3, lam = 0.3 (the paper's). Data, officially (``utils/train_utils.py::perform_dash``):
+the incoming chunk is appended to every chunk seen so far and fed one batch per chunk, oldest first, so
+with k chunks the incoming one weighs alpha = 0.3 in g and the older ones alpha(1 - alpha)^j each, together
+0.7 - 0.7^k (about 0.7): most of g's weight is the old data's. Here, at a task switch, the runner gathers
+``batches`` x ``batch_size`` transitions of the incoming task with the current policy (a probe that is
+neither trained on nor counted as training steps) and feeds them as ``batches`` consecutive batches, so g
+is the incoming task's alone (its weights sum to 1 - 0.7^batches, 94 % at 8). Deliberate deviation, and
+why: the official setting is warm-starting on a growing data set, where the old chunks stay part of the
+objective the network trains on next; after a task switch in continual RL the objective is the incoming
+task alone (old tasks are not trained on), so the direction that says which weights the coming training
+will keep growing is that of the incoming task's loss; and a PPO learner holds no data of older tasks at
+all. When DASH is applied outside a switch (``every``/``at_steps``), the batches come from the learner's
+buffer instead. Each network's gradient is that of its own loss (``Learner.losses``).
 With SAC: each of the actor and the two critics is shrunk by the gradient of its own loss (``Learner.losses``)
 on the probe of the incoming task; the targets become copies of the shrunk critics (the runner's sync); the
 temperature, the optimiser state and the replay buffer are kept.

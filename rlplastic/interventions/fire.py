@@ -8,12 +8,16 @@ scaled by sqrt(out/in) / (kh*kw). Biases and normalisation parameters are untouc
 included, as in the official vision code.
 
 Defaults follow the official vision code: 10 iterations, fresh optimiser state after the projection
-(``reset_optimizer``; the official DQN code keeps Adam state, set ``fire.reset_optimizer=false`` for that).
+(``reset_optimizer``), every Linear layer projected (``linear = "project"``, the paper's method statement).
+The official DQN script (``rl/dqn/cleanrl/dqn_atari_resume.py``, ``apply_fire``) does otherwise: it projects
+only the convolutions and returns every Linear layer (weights and biases, the Q head included: ~95 % of the
+Nature-CNN's parameters) to its initial values, and keeps Adam's state. ``linear = "reset"`` gives that: the
+initial weights are snapshotted when the learner is built (``attach``) and kept in checkpoints; the preset
+``fire_dqn`` sets ``fire.linear = "reset"`` and ``fire.reset_optimizer = false``.
 Known gap, inherited from the official code: after Frobenius normalisation, 10 iterations leave the
 small singular values of an ill-conditioned matrix below 1, so the result is not an exact isometry.
-Deliberate deviation: none. (The official DQN script resets its Linear layers to their initial weights
-instead of projecting them; we apply FIRE to every layer, as the paper's method statement does.)
-Target networks, where a learner has them, are set to the projected online weights (official SAC code).
+Deliberate deviation: none (each official script's choice is an option).
+Target networks, where a learner has them, are set to the edited online weights (official SAC and DQN code).
 With SAC, as the official SAC code (``rl/sac/scale_rl/agents/simba/projection.py``) rebuilds its agent: the
 actor and both critics are projected, the target critics become the projected critics, the optimisers are
 reset and the temperature returns to its initial value (``reset_temperature``); the replay buffer is kept.
@@ -23,12 +27,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
+from torch import nn
 
 from rlplastic import checks
 from rlplastic.agents import Learner
-from rlplastic.interventions.base import Boundary, PointIntervention, When, weight_layers
+from rlplastic.interventions.base import Boundary, PointIntervention, When
+
+LINEAR_MODES = ("project", "reset")
 
 
 def newton_schulz(matrix: torch.Tensor, iters: int = 10) -> torch.Tensor:
@@ -63,24 +71,57 @@ class FireConfig(When):
     """Clear the optimiser state after the projection (official vision code; its DQN code keeps it)."""
     reset_temperature: bool = True
     """Return a learned entropy temperature (SAC) to its start, as the official SAC code rebuilds its agent."""
+    linear: str = "project"
+    """Linear layers: "project" them like the convolutions (the paper; official vision and SAC code) or "reset"
+    their weights and biases to the initial values (the official DQN script; preset fire_dqn)."""
 
     def check(self) -> None:
         checks.counts("", {"iters": self.iters})
+        checks.one_of("", "linear", self.linear, LINEAR_MODES)
 
 
 class Fire(PointIntervention):
-    """Project every Linear/Conv2d weight onto (nearly) its nearest isometry at each task switch."""
+    """Project every Conv2d (and, unless ``linear = "reset"``, Linear) weight onto (nearly) its nearest isometry
+    at each task switch; with ``linear = "reset"`` the Linear layers return to their initial values."""
 
     name = "fire"
     paper = "arXiv 2602.08040"
     Config = FireConfig
 
+    def __init__(self, config: FireConfig | None = None) -> None:
+        super().__init__(config)
+        self._initial: dict[str, dict[str, dict[str, torch.Tensor]]] = {}
+
+    def attach(self, learner: Learner) -> None:
+        if self.config.linear == "reset":
+            self._initial = {name: initial_linears(net) for name, net in learner.networks.items()}
+
     @torch.no_grad()
     def apply(self, learner: Learner, boundary: Boundary | None = None) -> None:
-        for net in learner.networks.values():
-            for layer in weight_layers(net):
-                layer.weight.copy_(fire_weight(layer.weight.float(), self.config.iters))
+        reset = self.config.linear == "reset"
+        for name, net in learner.networks.items():
+            for module_name, layer in net.named_modules():
+                if reset and isinstance(layer, nn.Linear):
+                    layer.load_state_dict(self._initial[name][module_name])
+                elif isinstance(layer, (nn.Linear, nn.Conv2d)):
+                    layer.weight.copy_(fire_weight(layer.weight.float(), self.config.iters))
         if self.config.reset_optimizer:
             learner.reset_optimizer()
         if self.config.reset_temperature:
             learner.reset_temperature()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"initial": self._initial} if self._initial else {}
+
+    def load_state_dict(self, state: dict[str, Any], learner: Learner) -> None:
+        if state:
+            self._initial = state["initial"]
+
+
+def initial_linears(net: nn.Module) -> dict[str, dict[str, torch.Tensor]]:
+    """A copy of every Linear layer's weights and bias, by module name: what ``linear = "reset"`` returns to."""
+    return {
+        name: {k: v.detach().clone() for k, v in layer.state_dict().items()}
+        for name, layer in net.named_modules()
+        if isinstance(layer, nn.Linear)
+    }

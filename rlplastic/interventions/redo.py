@@ -11,9 +11,10 @@ updates, 256 samples. Deviation: also applied at every task switch by default (`
 suite's question is plasticity across switches; ``--set redo.at_switch=false`` gives the paper's schedule.
 Recycling inside an update (the period) leaves target networks to the agent's own schedule, as the official
 code does; recycling at a switch is followed by the runner's target sync, like every boundary edit.
-Stated consequence of recycling layer by layer: a weight that is both outgoing of a recycled unit and
-incoming of a recycled unit of the next layer ends up re-initialised, not zeroed (the later layer's
-re-initialisation overwrites the zeroed column), as in the official code's layer-by-layer loop.
+Order, as in the official code (``weight_recyclers.py``: every layer's dormant set is measured on one forward
+pass, then all incoming re-initialisations are applied, then all outgoing zeroings): a weight that is both
+outgoing of a recycled unit and incoming of a recycled unit of the next layer ends up zeroed. Here the layers
+are recycled last first, so each layer's zeroing comes after the next layer's re-initialisation.
 With SAC: dormant units of the actor and of both critics are recycled, measured on a replay batch (a critic
 reads observation and action); after a switch the targets are synced, inside updates they follow by Polyak
 averaging; the temperature and the replay buffer are kept.
@@ -87,12 +88,10 @@ class Redo(Intervention):
             with ActivationRecorder(layers) as acts, torch.no_grad():
                 net.features(batch)
             fresh = learner.fresh_network(name).hidden_layers()
-            counts[name] = []
-            for i, h in enumerate(layers):
-                units = dormant_units(unit_activity(h, acts[i]), self.config.tau)
-                counts[name].append(len(units))
-                if len(units):
-                    replace_units(
-                        h, units, fresh[i].incoming.weight, list(learner.optimizers.values()), zero_bias_moments=False
-                    )
+            dormant = [dormant_units(unit_activity(h, acts[i]), self.config.tau) for i, h in enumerate(layers)]
+            counts[name] = [len(units) for units in dormant]
+            for i in reversed(range(len(layers))):  # zeroing after re-initialising: see the module docstring
+                if len(dormant[i]):
+                    optimizers = list(learner.optimizers.values())
+                    replace_units(layers[i], dormant[i], fresh[i].incoming.weight, optimizers, zero_bias_moments=False)
         return counts

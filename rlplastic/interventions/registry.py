@@ -14,18 +14,25 @@ from typing import Any
 from rlplastic import configs
 from rlplastic.interventions.base import Intervention
 from rlplastic.interventions.cbp import Cbp
+from rlplastic.interventions.cchain import CChain
 from rlplastic.interventions.composite import Composite
 from rlplastic.interventions.crelu import CReLUMethod
 from rlplastic.interventions.dash import Dash
+from rlplastic.interventions.dff import DeepFourierFeatures
 from rlplastic.interventions.fire import Fire
 from rlplastic.interventions.headreset import HeadReset
 from rlplastic.interventions.injection import Injection
+from rlplastic.interventions.kron import Kron
 from rlplastic.interventions.l2init import L2Init
 from rlplastic.interventions.lnwd import LayerNorm, LayerNormWeightDecay, WeightDecay
+from rlplastic.interventions.nap import NaP
 from rlplastic.interventions.none import NoIntervention
+from rlplastic.interventions.parseval import Parseval
 from rlplastic.interventions.redo import Redo
 from rlplastic.interventions.reset import Reset
 from rlplastic.interventions.sp import ShrinkPerturb
+from rlplastic.interventions.trac import Trac
+from rlplastic.interventions.wclip import WeightClipping
 
 ENTRY_POINT_GROUP = "rlplastic.interventions"
 BUILTINS: dict[str, type[Intervention]] = {
@@ -45,6 +52,13 @@ BUILTINS: dict[str, type[Intervention]] = {
         HeadReset,
         Injection,
         CReLUMethod,
+        WeightClipping,
+        Parseval,
+        NaP,
+        DeepFourierFeatures,
+        CChain,
+        Trac,
+        Kron,
     )
 }
 BASELINES = ("none", "reset")

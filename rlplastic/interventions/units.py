@@ -60,7 +60,7 @@ class ActivationRecorder:
 
 def outgoing_weight_magnitude(h: HiddenLayer) -> torch.Tensor:
     """Mean |w| of the outgoing weights of each unit, over every outgoing layer and column it feeds."""
-    total, count = torch.zeros(h.units), 0
+    total, count = torch.zeros(h.units, device=h.incoming.weight.device), 0
     for out in h.outgoing:
         w = out.weight.detach().abs()
         per_unit = w.reshape(w.shape[0], h.copies, h.units, -1)  # (out, copies, units, positions or taps)
@@ -87,10 +87,11 @@ def replace_units(
 ) -> None:
     """Give ``units`` new incoming weights and a zero bias, zero their outgoing weights and the Adam moments
     of those weights (and of the bias unless ``zero_bias_moments`` is False, as in ReDo's official code)."""
-    idx = torch.as_tensor(units, dtype=torch.long)
+    device = h.incoming.weight.device
+    idx = torch.as_tensor(units, dtype=torch.long, device=device)
     h.incoming.weight[idx] = new_incoming[idx].to(h.incoming.weight.dtype)
     h.incoming.bias[idx] = 0.0
-    cols = torch.as_tensor([c for u in idx.tolist() for c in h.outgoing_columns(u)], dtype=torch.long)
+    cols = torch.as_tensor([c for u in idx.tolist() for c in h.outgoing_columns(u)], dtype=torch.long, device=device)
     for out in h.outgoing:
         out.weight[:, cols] = 0.0
     for opt in optimizers:

@@ -85,6 +85,7 @@ class Diagnostics:
         self.samples = config.samples or max(256, widest)
         self.reference: dict[str, dict[int, tuple[torch.Tensor, ...]]] = {}
         self.reference_phase = -1
+        self.device = next(p.device for net in learner.networks.values() for p in net.parameters())
 
     def due(self, before: int, after: int) -> bool:
         """Whether a multiple of ``every`` lies in (before, after]."""
@@ -102,7 +103,8 @@ class Diagnostics:
         """Every quantity of every network on ``batch``; the first measurement of a phase becomes its reference."""
         if phase != self.reference_phase:
             self.reference, self.reference_phase = {}, phase
-        with torch.random.fork_rng(devices=[]):  # losses may sample (SAC's actions): training's stream stays
+        cuda = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=cuda):  # losses may sample (SAC's actions): training's stream stays
             grads = self._gradients(learner, batch)
         rows: list[Row] = []
         for name, net in learner.networks.items():
@@ -190,7 +192,7 @@ class Diagnostics:
             for k, p in params.items()
             if k in initial and initial[k].shape == p.shape
         )
-        return float(torch.sqrt(torch.as_tensor(total)))
+        return float(torch.sqrt(total)) if isinstance(total, torch.Tensor) else 0.0  # 0: no parameter kept its shape
 
     def at_switch(self, learner: Learner, phase: Phase, step: int, act: Callable[[], bool], write: Writer) -> None:
         """Measure just before and just after ``act`` (the intervention) on one probe batch. The rows belong to
@@ -212,4 +214,8 @@ class Diagnostics:
         return {"reference": self.reference, "reference_phase": self.reference_phase}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.reference, self.reference_phase = state["reference"], state["reference_phase"]
+        reference = state["reference"]  # loaded onto the CPU (RunStore): back beside the weights
+        for layers in reference.values():
+            for i, moments in layers.items():
+                layers[i] = tuple(m.to(self.device) for m in moments)
+        self.reference, self.reference_phase = reference, state["reference_phase"]

@@ -73,7 +73,7 @@ def srank(features: torch.Tensor, delta: float = 0.01) -> int:
     if s.sum() <= 0:
         return 0
     share = torch.cumsum(s, 0) / s.sum()
-    return int(torch.searchsorted(share, torch.tensor(1 - delta, dtype=share.dtype)).item()) + 1
+    return int(torch.searchsorted(share, torch.tensor(1 - delta, dtype=share.dtype, device=share.device)).item()) + 1
 
 
 def effective_rank(features: torch.Tensor) -> float:

@@ -99,7 +99,7 @@ def collect(runs: list[Run], title: str, window: float = WINDOW_FRACTION, reps: 
 
 def run_notes(runs: list[Run]) -> list[str]:
     """What the tables cannot show by themselves: runs made under different numerics, methods run on different
-    seeds, and configurations known only by their folder's tag."""
+    seeds, the network torso, and configurations known only by their folder's tag."""
     notes = []
     numerics: dict[tuple[str, ...] | None, dict[str, set[int]]] = {}
     for run in runs:
@@ -111,8 +111,9 @@ def run_notes(runs: list[Run]) -> list[str]:
             for key, methods in numerics.items()
         ]
         notes.append(
-            "**Runs differ in numerics** (threads, CPU capability, torch; a seed's numbers depend on them, so a "
-            "difference between methods of the size of a thread-count change is not evidence): " + "; ".join(parts)
+            "**Runs differ in numerics** (threads, CPU capability, torch, device, precision; a seed's numbers depend "
+            "on them, so a difference between methods of the size of a thread-count change is not evidence): "
+            + "; ".join(parts)
         )
     seeds: dict[str, set[int]] = {}
     for run in runs:
@@ -123,6 +124,9 @@ def run_notes(runs: list[Run]) -> list[str]:
             + "; ".join(f"{m}: {_seed_list(s)}" for m, s in seeds.items())
             + "): a gap uses only the seeds both ran (its n), the other tables every seed of each method."
         )
+    torsos = sorted({r.architecture for r in runs} - {""})
+    if torsos:  # one per folder (an agent option); a board says which, since a method's effect depends on it
+        notes.append(f"Network torso (agent.encoder): {', '.join(torsos)}.")
     tagged = sorted(
         {f"{r.method} (folder {r.dir.parent.name})" for r in runs if r.config.get("method_tag") and r.label == r.method}
     )

@@ -29,6 +29,8 @@ from rlplastic.folders import CONFIG, DIAGNOSTICS, DONE, EPISODES
 SCORE_KINDS = ("atari_human", "dmc_max", "")
 NUMERICS = ("threads", "cpu_capability", "torch")
 """What a run records of its numerics (``config.json`` key ``numerics``): a seed's numbers depend on them."""
+LATER_NUMERICS = ("device", "gpu", "precision", "deterministic")
+"""Recorded since runs take a device (``run/numerics.py``); shown where a run recorded them."""
 EPISODE_COLUMNS = ("step", "start", "return")
 DIAGNOSTIC_COLUMNS = ("phase", "step", "when", "network", "layer", "quantity", "value")
 
@@ -83,10 +85,18 @@ class Run:
         if not isinstance(recorded, dict):
             return None
         values = tuple(str(recorded.get(k, "?")) for k in NUMERICS)
+        values += tuple(f"{k} {recorded[k]}" for k in LATER_NUMERICS if k in recorded)
         resumed = _done(self.dir).get("numerics_at_resume")
         if isinstance(resumed, dict) and resumed:
             values += (f"resumed with {', '.join(f'{k} {v}' for k, v in sorted(resumed.items()))}",)
         return values
+
+    @property
+    def architecture(self) -> str:
+        """The network torso the run trained (``agent.encoder``: ``simba``, ``mlp_256``, ...; "" if not recorded).
+        An agent option, so runs of two torsos live in two experiment folders (``SHARED``), one board each."""
+        options = self.config.get("agent_options", {})
+        return str(options.get("encoder", "")) if isinstance(options, dict) else ""
 
     @property
     def seed(self) -> int:

@@ -12,7 +12,7 @@ from pathlib import Path
 from rlplastic import agents, configs, interventions
 from rlplastic.errors import Parser, UsageError
 from rlplastic.report import commands as report
-from rlplastic.run import executor
+from rlplastic.run import estimate, executor, numerics
 from rlplastic.run.overrides import parse_assignments
 from rlplastic.run.plan import method_parts, plan
 from rlplastic.run.runner import RunResult
@@ -89,6 +89,43 @@ def build_parser() -> argparse.ArgumentParser:
         "--address",
         help="the Ray cluster to join with --executor ray, e.g. ray://head:10001 or auto (default: start a local "
         "Ray instance); a host:port that accepts no connection is refused at once",
+    )
+    p.add_argument(
+        "--device",
+        default="auto",
+        help="where runs compute: auto (CUDA when torch sees a GPU, else the CPU), cpu, cuda, cuda:N or mps. With "
+        "auto or cuda on K GPUs, --jobs spreads runs over them round-robin. A numeric like the thread count: "
+        "recorded in config.json, not part of a run's identity (default auto)",
+    )
+    p.add_argument(
+        "--deterministic",
+        action="store_true",
+        help="torch's deterministic algorithms (and CUBLAS_WORKSPACE_CONFIG=:4096:8 on CUDA): reruns on a GPU "
+        "give the same numbers, at a cost in speed (README: GPUs and clusters); recorded with the numerics",
+    )
+    p.add_argument(
+        "--allow-numerics-change",
+        action="store_true",
+        help="resume or reuse runs recorded under other numerics (threads, device, precision, CPU kernels, torch, "
+        "determinism) instead of refusing them; a resumed run's DONE says so, the leaderboard notes the mix",
+    )
+    p.add_argument(
+        "--cpus-per-run",
+        type=float,
+        default=1.0,
+        help="with --executor ray: CPUs each run's task asks for (its torch threads; default 1)",
+    )
+    p.add_argument(
+        "--gpus-per-run",
+        type=float,
+        default=0.0,
+        help="with --executor ray: GPUs each run's task asks for; fractions (0.25) share a GPU (default 0)",
+    )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the grid (runs to train, reuse, resume), its agent steps and a wall-time estimate from a few "
+        "seconds of training per agent on this machine and device; writes nothing",
     )
     p.add_argument(
         "--checkpoint-minutes",
@@ -213,11 +250,28 @@ def check_names(path: Path, fix: str) -> None:
         )
 
 
-def check_out(out: Path) -> None:
-    """``--out`` must be a folder this process can create files in (or a path where one can be made)."""
+def check_resources(args: argparse.Namespace) -> None:
+    """``--cpus-per-run`` and ``--gpus-per-run``: Ray requests, finite and in range, and only with Ray."""
+    for name, value, low in (("--cpus-per-run", args.cpus_per_run, 0.0), ("--gpus-per-run", args.gpus_per_run, 0.0)):
+        if not (math.isfinite(value) and value >= low):
+            raise UsageError(f"{name} must be a finite number >= {low:g}, not {value}")
+    if args.cpus_per_run <= 0:
+        raise UsageError(f"--cpus-per-run must be above 0, not {args.cpus_per_run}")
+    if args.executor != "ray" and (args.cpus_per_run != 1.0 or args.gpus_per_run != 0.0):
+        raise UsageError(
+            "--cpus-per-run and --gpus-per-run are Ray requests; add --executor ray (locally, --jobs shares the cores "
+            "and spreads runs over the GPUs)"
+        )
+
+
+def check_out(out: Path, probe_write: bool = True) -> None:
+    """``--out`` must be a folder this process can create files in (or a path where one can be made); without
+    ``probe_write`` (``--dry-run``, which writes nothing) only its names and kind are checked."""
     check_names(out, "choose a shorter --out")
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file, not a folder; choose another --out")
+    if not probe_write:
+        return
     existing = next(p for p in (out, *out.resolve().parents) if p.exists())
     try:  # a real write tells, where permission bits do not (root, read-only mounts, /proc)
         with tempfile.TemporaryFile(dir=existing):
@@ -270,15 +324,24 @@ def _main(args: argparse.Namespace) -> int:
         raise UsageError(f"--checkpoint-minutes must be a finite number >= 0, not {args.checkpoint_minutes}")
     if args.address and args.executor != "ray":
         raise UsageError("--address names a Ray cluster; add --executor ray or drop --address")
+    check_resources(args)
     executor.check_address(args.address)
-    check_out(args.out)
+    check_out(args.out, probe_write=not args.dry_run)
+    options = numerics.Options(args.device, args.deterministic, args.allow_numerics_change)
+    device = numerics.apply(options)  # an unknown or absent device is refused here, in one line
     methods = methods_to_run(args.method, not args.no_baselines)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     configs = plan(args.suite, methods, seeds, args.budget, parse_assignments(args.overrides), args.agent, args.preset)
     for config in configs:
         check_names(args.out / config.relative_dir(), "shorten --out or the suite, budget or preset name")
-    executor.verify_all(configs, args.out)  # a stale folder is refused before anything trains
+    threads = executor.threads_per_run(args.executor, args.jobs, args.cpus_per_run)
+    local = args.executor == "local"  # a Ray node's numerics are known on that node: its task checks them
+    expected = executor.expected_numerics(configs, threads, options) if local else None
+    executor.verify_all(configs, args.out, expected, args.allow_numerics_change)  # refused before anything trains
     report.check(args.out, {args.out / c.relative_dir().parent.parent for c in configs})  # so is a damaged board
+    if args.dry_run:
+        print(estimate.dry_run(configs, args.out, args.jobs, device, threads))
+        return 0
     first = configs[0]
     print(
         f"{len(configs)} runs: suite {first.suite}, agent {first.agent}, budget {first.budget} ({first.cycles} x "
@@ -295,6 +358,8 @@ def _main(args: argparse.Namespace) -> int:
         address=args.address,
         checkpoint_minutes=args.checkpoint_minutes,
         wait=not args.no_wait,
+        options=options,
+        resources=executor.RayResources(args.address, args.cpus_per_run, args.gpus_per_run),
     )
     print(summary_table(results))
     if any(r.status not in ("failed", "busy") for r in results):

@@ -206,7 +206,7 @@ class _Checkpoints:
             {
                 "learner": learner.state_dict(),
                 "method": method.state_dict(),
-                "torch_rng": torch.get_rng_state(),
+                **rng_states(learner),
                 "phase": phase,
                 "iteration": iteration,
                 "actions": actions,
@@ -240,7 +240,7 @@ def _train_phase(
     if resume is not None:
         env.replay(resume["actions"])
         learner.load_state_dict(resume["learner"])
-        torch.set_rng_state(resume["torch_rng"])
+        set_rng_states(resume, learner)
         first = resume["iteration"]
     means = _Means()
 
@@ -292,7 +292,7 @@ def _restore(
         step = checkpoint["learner"]["global_step"]
         if checkpoint["iteration"] == 0:
             learner.load_state_dict(checkpoint["learner"])
-            torch.set_rng_state(checkpoint["torch_rng"])
+            set_rng_states(checkpoint, learner)
             next_phase = checkpoint["phase"]
         if diagnostics and checkpoint.get("diagnostics") is not None:
             diagnostics.load_state_dict(checkpoint["diagnostics"])
@@ -302,38 +302,72 @@ def _restore(
     return checkpoint
 
 
-def run(config: RunConfig, out_root: Path, checkpoint_minutes: float = CHECKPOINT_MINUTES) -> RunResult:
+def rng_states(learner: agents.Learner) -> dict[str, torch.Tensor]:
+    """torch's random states a checkpoint keeps: the CPU's, and the GPU's where the learner computes on one."""
+    device = getattr(learner, "device", torch.device("cpu"))
+    states = {"torch_rng": torch.get_rng_state()}
+    if device.type == "cuda":
+        states["cuda_rng"] = torch.cuda.get_rng_state(device)
+    return states
+
+
+def set_rng_states(checkpoint: dict[str, Any], learner: agents.Learner) -> None:
+    torch.set_rng_state(checkpoint["torch_rng"])
+    device = getattr(learner, "device", torch.device("cpu"))
+    if device.type == "cuda" and checkpoint.get("cuda_rng") is not None:
+        torch.cuda.set_rng_state(checkpoint["cuda_rng"], device)
+
+
+def run(
+    config: RunConfig,
+    out_root: Path,
+    checkpoint_minutes: float = CHECKPOINT_MINUTES,
+    options: numerics.Options = numerics.DEFAULT,
+) -> RunResult:
     """Train one run to the end (or resume it), writing everything into its run folder. A run another process
     holds is not touched: its result says ``busy``. Progress goes to ``.progress.json`` for the command's
-    one ``Display``, so there is no progress flag here."""
+    one ``Display``, so there is no progress flag here. ``options`` say how it computes (device,
+    determinism); a run recorded under other numerics is refused unless they allow it."""
     store = RunStore(out_root, config)
     store.verify()
+    device = numerics.apply(options)
+    now = numerics.measure(device, config.agent_options.get("precision", "fp32"))
     if store.done:
+        numerics.check(store.dir, store.recorded_numerics(), now, options.allow_change, "reuse")
         return RunResult(config, store.dir, "reused")
     lock = RunLock(store.dir)
     if not lock.acquire():
         return RunResult(config, store.dir, "busy", error=f"held by {lock.holder()}")
     try:
         if store.done:  # finished by another process between the check and the lock
+            numerics.check(store.dir, store.recorded_numerics(), now, options.allow_change, "reuse")
             return RunResult(config, store.dir, "reused")
-        return _run_locked(config, store, checkpoint_minutes)
+        return _run_locked(config, store, checkpoint_minutes, device, now, options.allow_change)
     finally:
         lock.release()
 
 
-def _run_locked(config: RunConfig, store: RunStore, checkpoint_minutes: float) -> RunResult:
+def _run_locked(
+    config: RunConfig,
+    store: RunStore,
+    checkpoint_minutes: float,
+    device: torch.device,
+    now_numerics: dict[str, Any],
+    allow_change: bool,
+) -> RunResult:
     """Train (or resume) the run whose lock this process holds: no other process writes in its folder, so the
-    temporary files there were left by a killed process."""
+    temporary files there were left by a killed process. ``now_numerics`` were measured in this process, after
+    its executor set the threads, the device and determinism."""
     remove_temporaries(store.dir)
-    now_numerics = numerics.measure()  # here, in the training process, after its executor set the threads
     first_numerics = store.claim(now_numerics)
+    changed = numerics.check(store.dir, first_numerics, now_numerics, allow_change, "resume")  # fresh: equal
     torch.manual_seed(config.seed)  # network initialisation follows the run seed
     phases = config.phases()
     probe = _env(config, phases[0])
     spec = agents.env_spec(probe)
     probe.close()
     method = interventions.build(config.method, config.method_options)
-    learner = agents.make(config.agent, config.agent_options, spec, config.seed, method)
+    learner = agents.make(config.agent, config.agent_options, spec, config.seed, method, device)
     method.attach(learner)
     learner.set_run_length(config.total_steps)
     settings = DiagnosticsConfig(**config.diagnostics)
@@ -368,5 +402,7 @@ def _run_locked(config: RunConfig, store: RunStore, checkpoint_minutes: float) -
         summary["restarted_buffer"] = True  # resumed without its replay buffer: not an uninterrupted run
     if status == "resumed" and (drift := numerics.changed(first_numerics, now_numerics)):
         summary["numerics_at_resume"] = drift  # config.json keeps the numerics the run began with
+    if changed:
+        summary["numerics_change_allowed"] = True  # --allow-numerics-change: its records mix numerics
     store.mark_done(summary)
     return RunResult(config, store.dir, status, seconds, rate)

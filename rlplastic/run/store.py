@@ -102,8 +102,7 @@ class RunStore:
 
     def verify(self) -> None:
         """Refuse a folder whose run (finished or not) was made with another resolved configuration. The recorded
-        numerics describe the run but are not its identity: folders written without them, or under another
-        thread count, are reused."""
+        numerics describe the run but are not its identity: they are checked apart (``numerics.check``)."""
         path = self.dir / CONFIG
         if not path.exists():
             return
@@ -119,6 +118,18 @@ class RunStore:
                 f"{self.dir} holds a run made with another configuration ({config_difference(existing, wanted)}); "
                 "use another --out or delete that folder to rerun"
             )
+
+    def recorded_numerics(self) -> dict[str, Any]:
+        """The numerics the run in this folder began with (empty: no run yet, or written before they were)."""
+        path = self.dir / CONFIG
+        if not path.exists():
+            return {}
+        try:
+            stored = json.loads(path.read_text())
+        except json.JSONDecodeError:
+            return {}  # verify() names the damage
+        recorded = stored.get(NUMERICS) if isinstance(stored, dict) else None
+        return recorded if isinstance(recorded, dict) else {}
 
     def claim(self, numerics: dict[str, Any]) -> dict[str, Any]:
         """Write the configuration with the ``numerics`` this process trains under, unless the run resumes (a
@@ -146,7 +157,8 @@ class RunStore:
         if not path.exists():
             return None
         try:
-            return torch.load(path, weights_only=True)  # tensors and plain data: a pickle payload is refused
+            # tensors and plain data (a pickle payload is refused), onto the CPU: the learner moves them to its device
+            return torch.load(path, weights_only=True, map_location="cpu")
         except Exception as err:  # torch raises several types for a damaged file
             raise UsageError(
                 f"checkpoint {path} cannot be loaded safely: damaged or not tensors and plain data "

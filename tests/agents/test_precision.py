@@ -54,3 +54,24 @@ def test_fp32_never_warns_and_stays_fp32(flags) -> None:
 def test_unknown_precision_is_refused() -> None:
     with pytest.raises(ValueError, match=r"agent\.precision must be one of fp32, bf16"):
         precision.autocast("fp16")
+
+
+@pytest.mark.parametrize("native,expected", [((), "fp32"), (("avx512_bf16",), "bf16"), (("amx_bf16",), "bf16")])
+def test_auto_is_bf16_only_where_the_cpu_has_it_natively(flags, native: tuple[str, ...], expected: str) -> None:
+    flags(*native)
+    precision._auto.cache_clear()
+    try:
+        assert precision.resolve("auto", "cpu") == expected
+        assert precision.resolve("fp32", "cpu") == "fp32" and precision.resolve("bf16", "cpu") == "bf16"
+    finally:
+        precision._auto.cache_clear()
+
+
+def test_auto_on_cuda_asks_torch(monkeypatch: pytest.MonkeyPatch) -> None:
+    precision._auto.cache_clear()
+    for supported, expected in ((True, "bf16"), (False, "fp32")):
+        monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda s=supported: s)
+        precision._auto.cache_clear()
+        assert precision.resolve("auto", "cuda") == expected
+    precision._auto.cache_clear()
+    assert precision.resolve("auto", "mps") == "fp32"

@@ -8,19 +8,25 @@ from __future__ import annotations
 
 import math
 
+import mpmath
 import pytest
 import torch
 from conftest import trained_learner
 from torch import nn
 
-from rlplastic.agents.networks import CReLU
+from rlplastic.agents.networks import CReLU, DeepFourier
 from rlplastic.envs import Phase, make_env
 from rlplastic.envs.seeding import env_seeds
 from rlplastic.interventions import build
 from rlplastic.interventions.base import Boundary
+from rlplastic.interventions.cchain import PROFILES as CCHAIN_PROFILES
 from rlplastic.interventions.fire import fire_weight
 from rlplastic.interventions.injection import InjectedHead
+from rlplastic.interventions.nap import joint_norm, projected
+from rlplastic.interventions.parseval import parseval_term
 from rlplastic.interventions.registry import BUILTINS
+from rlplastic.interventions.trac import TracOptimizer
+from rlplastic.interventions.wclip import clipped_layers, init_bound
 from rlplastic.run.runner import act_at_boundary
 from rlplastic.suites import load_suite
 
@@ -31,11 +37,17 @@ CASES = {
     "sac": ("sac", "walker", "walker-walk"),
     "ppo-gaussian": ("ppo", "walker", "walker-walk"),
     "a2c-plugin": ("a2c", "minatar", "SpaceInvaders"),  # an out-of-tree agent (tests/agents/plugin_a2c)
+    "sac-simba": ("sac", "walker", "walker-walk"),
+    "ppo-gaussian-simba": ("ppo", "walker", "walker-walk"),
 }
+# agent options of a case: the SimBa residual torso (rlplastic/agents/networks.py), whose units sit in its blocks
+CASE_OPTIONS = {"sac-simba": {"encoder": "simba"}, "ppo-gaussian-simba": {"encoder": "simba"}}
 OPTIONS = {"cbp": {"cbp": {"maturity": 0, "replacement_rate": 0.05}}, "lnwd": {"lnwd": {"weight_decay": 1e-3}}}
 # DASH probes 4 x 64 transitions instead of its default 8 x 256 (2,048 single-env steps for DQN and SAC took 10-20 s
 # a case): check_dash holds for any probe size, since it reads batches x batch_size from the config it ran with.
 OPTIONS["dash"] = {"dash": {"batches": 4, "batch_size": 64}}
+OPTIONS["kron"] = {"kron": {"max_size_triangular": 256}}  # SimBa's 512/2048-wide factors diagonal: 70 s -> seconds
+OPTIONS["wclip"] = {"wclip": {"kappa": 0.5}}  # tight enough that training surely pushes weights to the bound
 
 
 def switch(learner, probes: list[int], suite_name: str, task: str) -> Boundary:
@@ -90,8 +102,10 @@ def test_method_acts_as_its_paper_says(case: str, method: str, request: pytest.F
     agent, suite, task = CASES[case]
     if agent == "a2c":
         request.getfixturevalue("a2c_agent")  # registered by its entry point, for this test only
+    if method == "kron":
+        pytest.importorskip("kron_torch", reason="kron needs the kron extra: pip install 'rlplastic[kron]'")
     hooks = build(method, OPTIONS.get(method))
-    learner = trained_learner(hooks, agent=agent, suite=suite)
+    learner = trained_learner(hooks, agent=agent, suite=suite, **CASE_OPTIONS.get(case, {}))
     if agent == "sac":
         assert learner.log_alpha.item() != 0.0  # the temperature has moved, so a reset is visible
     alpha_before = getattr(learner, "log_alpha", torch.zeros(1)).item()
@@ -139,6 +153,9 @@ def check_fire(learner, hooks, before, after, state_before, probes, acted, ctx) 
     for name in learner.networks:
         for k, v in after[name].items():
             if not k.endswith("weight"):
+                continue
+            if v.dim() == 1:  # a LayerNorm gain (SimBa's torso): normalisation parameters are untouched
+                assert torch.equal(v, before[name][k]), k
                 continue
             assert torch.allclose(v, fire_weight(before[name][k]), atol=1e-5), k
             if v.dim() == 2:  # a scaled near-isometry: the largest singular value is sqrt(out/in)
@@ -231,7 +248,7 @@ def check_arch(learner, hooks, before, after, state_before, probes, acted, ctx) 
     assert not acted
     method = hooks.name
     for net in learner.networks.values():
-        mods = list(net.encoder)
+        mods = list(net.encoder.modules())  # in order, through a residual torso's blocks too
         acts = [i for i, m in enumerate(mods) if isinstance(m, (nn.ReLU, nn.Tanh, CReLU))]
         if method in ("ln", "lnwd"):
             assert all(isinstance(mods[i - 1], (nn.LayerNorm, nn.GroupNorm)) for i in acts)
@@ -239,6 +256,102 @@ def check_arch(learner, hooks, before, after, state_before, probes, acted, ctx) 
             assert acts and all(isinstance(mods[i], CReLU) for i in acts)
     decay = {g["weight_decay"] for opt in learner.optimizers.values() for g in opt.param_groups}
     assert decay == ({1e-3} if method == "lnwd" else {1e-5} if method == "wd" else {0.0})
+
+
+def check_wclip(learner, hooks, before, after, state_before, probes, acted, ctx) -> None:
+    assert not acted  # clips after every optimiser step, during the training the fixture did
+    at_bound = 0
+    for net in learner.networks.values():
+        for layer in clipped_layers(net, heads=True):
+            bound = 0.5 * init_bound(layer)
+            for p in (layer.weight, layer.bias):
+                assert p.abs().max() <= bound * (1 + 1e-6), layer
+                at_bound += int(torch.isclose(p.abs(), torch.tensor(bound)).sum())
+    assert at_bound > 0, "no weight reached the clipping bound"
+
+
+def check_parseval(learner, hooks, before, after, state_before, probes, acted, ctx) -> None:
+    assert not acted
+    for name, net in learner.networks.items():
+        hidden = [h.incoming.weight for h in net.hidden_layers()]
+        expected = 1e-3 * sum((64 / w.shape[0]) ** 2 * parseval_term(w, 2.0) for w in hidden)
+        net.zero_grad()
+        loss = hooks.extra_loss(learner, name)
+        assert torch.allclose(loss, expected), name
+        loss.backward()
+        assert all(w.grad is not None and w.grad.abs().sum() > 0 for w in hidden), name
+        heads = [p for h in net.heads.values() for p in h.parameters()]
+        assert all(p.grad is None for p in heads), name  # the output layers are not regularised
+
+
+def check_nap(learner, hooks, before, after, state_before, probes, acted, ctx) -> None:
+    assert not acted
+    for net_name, net in learner.networks.items():
+        mods = list(net.encoder.modules())  # in order, through a residual torso's blocks too
+        acts = [i for i, m in enumerate(mods) if isinstance(m, (nn.ReLU, nn.Tanh))]
+        assert acts and all(isinstance(mods[i - 1], (nn.LayerNorm, nn.GroupNorm)) for i in acts)
+        groups = projected(net, hooks.config)
+        assert len(groups) == 2 * len(net.hidden_layers())  # each hidden layer and its normalisation
+        for name, group in groups.items():  # back at the initial norm after training's last step
+            assert joint_norm(group).item() == pytest.approx(hooks._norms[(net_name, name)], rel=1e-4), name
+
+
+def check_dff(learner, hooks, before, after, state_before, probes, acted, ctx) -> None:
+    assert not acted
+    for net in learner.networks.values():
+        layers = net.hidden_layers()
+        assert layers and all(isinstance(h.activation, DeepFourier) and h.copies == 2 for h in layers)
+        for head in layers[-1].outgoing:
+            assert head.in_features == 2 * layers[-1].units
+
+
+def check_cchain(learner, hooks, before, after, state_before, probes, acted, ctx) -> None:
+    assert not acted  # acts inside every update; at a boundary only lambda's schedule moves
+    regularised = 0
+    for name, net in learner.networks.items():
+        term = hooks.extra_loss(learner, name)
+        heads = [h for h in net.head_names if h in CCHAIN_PROFILES]
+        if not heads:  # a value network (Gaussian PPO's critic): the official code reduces policy churn only
+            assert term is None, name
+            continue
+        regularised += 1
+        previous = hooks._previous[name].copy  # the weights before the last update, not the live ones
+        assert any(not torch.equal(a, b) for a, b in zip(previous.parameters(), net.parameters(), strict=True)), name
+        assert term is not None and torch.isfinite(term) and term > 0, name
+        assert hooks.coefficient(name) == CCHAIN_PROFILES[heads[0]].initial, name  # still warming up
+        net.zero_grad()
+        term.backward()
+        assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in net.parameters()), name
+    assert regularised > 0
+
+
+def check_trac(learner, hooks, before, after, state_before, probes, acted, ctx) -> None:
+    assert not acted  # acts inside every optimiser step
+    unit = mpmath.erfi(1 / mpmath.sqrt(2))
+    for name, opt in learner.optimizers.items():
+        assert isinstance(opt, TracOptimizer) and not isinstance(opt.base, TracOptimizer) and opt.steps > 0, name
+        tuner = opt.tuner  # s_j = s_init / erfi(1/sqrt 2) * erfi(sigma_j / (sqrt(2 v_j) + eps)), by mpmath
+        for s, sigma, v in zip(*(tuner[k].tolist() for k in ("s", "sigma", "v")), strict=True):
+            expected = float(1e-8 / unit * mpmath.erfi(sigma / (mpmath.sqrt(2 * v) + 1e-8)))
+            assert s == pytest.approx(expected, rel=1e-4, abs=1e-14), name
+        assert opt.refs and all(p in opt.refs for p in learner.networks[name].parameters() if p.grad is not None)
+        if opt.scale <= 0:  # the scale is clipped at 0: every weight sits at its reference
+            assert all(torch.equal(p, ref) for p, ref in opt.refs.items()), name
+
+
+def check_kron(learner, hooks, before, after, state_before, probes, acted, ctx) -> None:
+    assert not acted  # acts inside every optimiser step
+    import kron_torch
+
+    for name, opt in learner.optimizers.items():
+        assert isinstance(opt, kron_torch.Kron), name
+        trained = [st for st in opt.state.values() if st]
+        assert trained, name
+        for st in trained:
+            assert st["momentum_buffer"].abs().sum() > 0
+            for q in st["Q"]:  # each factor stays in PSGD's group: upper triangular, positive diagonal
+                assert torch.equal(q, q.triu()) if q.dim() == 2 else True
+                assert (q.diagonal() if q.dim() == 2 else q).gt(0).all(), name
 
 
 CHECKS = {
@@ -256,6 +369,13 @@ CHECKS = {
     "wd": check_arch,
     "lnwd": check_arch,
     "crelu": check_arch,
+    "wclip": check_wclip,
+    "parseval": check_parseval,
+    "nap": check_nap,
+    "dff": check_dff,
+    "cchain": check_cchain,
+    "trac": check_trac,
+    "kron": check_kron,
 }
 
 

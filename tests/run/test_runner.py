@@ -47,8 +47,8 @@ def test_network_initialisation_follows_the_run_seed(tmp_path: Path, monkeypatch
     initial: list[dict[str, torch.Tensor]] = []
     real_make = agents.make
 
-    def recording_make(name, options, spec, seed, hooks=None):
-        learner = real_make(name, options, spec, seed, hooks)
+    def recording_make(name, options, spec, seed, hooks=None, device="cpu"):
+        learner = real_make(name, options, spec, seed, hooks, device)
         net = next(iter(learner.networks.values()))
         initial.append({k: v.clone() for k, v in net.state_dict().items()})
         return learner

@@ -16,6 +16,9 @@ EXTRA = {  # make the periodic methods actually act within a tiny budget
     "redo": ["--set", "redo.period=2"],
     "crelu+redo": ["--set", "redo.period=2"],
     "cbp": ["--set", "cbp.maturity=1", "--set", "cbp.replacement_rate=0.05"],
+    # Kron's eager preconditioner on the Nature CNN's 3136-wide layer costs seconds per update: diagonal factors
+    # above 1024 keep the test to the run's plumbing (the formula is tests/interventions/test_new_methods_optim)
+    "kron": ["--set", "kron.max_size_triangular=1024"],
 }
 
 

@@ -117,15 +117,16 @@ def test_temporary_files_of_a_killed_process_are_removed_on_resume(
 
 
 @pytest.mark.parametrize(
-    "stored,resume_threads,noted",
+    "stored,resume_threads,allow,noted",
     [
-        ("first", 1, {}),  # same numerics: nothing to note
-        ("first", 2, {"threads": 2}),
-        ("absent", 1, "all"),  # a folder written before runs recorded numerics: they are unknown
+        ("first", 1, False, {}),  # same numerics: nothing to note
+        ("first", 2, False, "refused"),  # another thread count changes the numbers: refused in one line
+        ("first", 2, True, {"threads": 2}),  # ... unless --allow-numerics-change, and DONE says so
+        ("absent", 1, False, "all"),  # a folder written before runs recorded numerics: they are unknown
     ],
 )
-def test_numerics_are_recorded_and_a_resume_under_others_is_noted(
-    stored: str, resume_threads: int, noted, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keep_threads
+def test_numerics_are_recorded_and_a_resume_under_others_is_refused_or_noted(
+    stored: str, resume_threads: int, allow: bool, noted, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keep_threads
 ) -> None:
     config = tiny_config("ppo", "none")
     folder = RunStore(tmp_path, config).dir
@@ -134,20 +135,28 @@ def test_numerics_are_recorded_and_a_resume_under_others_is_noted(
     with pytest.raises(KeyboardInterrupt):
         runner.run(config, tmp_path)
     monkeypatch.setattr(runner, "_env", real_env)
-    began = {"threads": 1, "cpu_capability": torch.backends.cpu.get_cpu_capability(), "torch": torch.__version__}
+    began = numerics.measure(torch.device("cpu"), "fp32", threads=1)
     written = json.loads((folder / CONFIG).read_text())
     assert written["numerics"] == began
     if stored == "absent":
         (folder / CONFIG).write_text(json.dumps({k: v for k, v in written.items() if k != "numerics"}))
     torch.set_num_threads(resume_threads)
-    assert runner.run(config, tmp_path).status == "resumed"
+    options = numerics.Options(allow_change=allow)
+    if noted == "refused":
+        with pytest.raises(UsageError, match=r"cannot resume .*threads 1 -> 2.*--allow-numerics-change"):
+            runner.run(config, tmp_path, options=options)
+        assert not (folder / DONE).exists()
+        return
+    assert runner.run(config, tmp_path, options=options).status == "resumed"
     assert json.loads((folder / CONFIG).read_text()).get("numerics") == (began if stored == "first" else None)
     expected = began | {"threads": resume_threads} if noted == "all" else noted
-    assert json.loads((folder / DONE).read_text()).get("numerics_at_resume", {}) == expected
+    summary = json.loads((folder / DONE).read_text())
+    assert summary.get("numerics_at_resume", {}) == expected
+    assert summary.get("numerics_change_allowed", False) == (allow and bool(noted))
 
 
 @pytest.mark.parametrize("edit", ["absent", "other threads"])
-def test_a_finished_run_is_reused_whatever_numerics_it_recorded(edit: str, tmp_path: Path) -> None:
+def test_a_finished_run_is_reused_only_under_the_numerics_it_recorded(edit: str, tmp_path: Path) -> None:
     config = tiny_config("ppo", "none")
     folder = runner.run(config, tmp_path).dir
     stored = json.loads((folder / CONFIG).read_text())
@@ -156,7 +165,13 @@ def test_a_finished_run_is_reused_whatever_numerics_it_recorded(edit: str, tmp_p
     else:
         stored["numerics"]["threads"] += 7
     (folder / CONFIG).write_text(json.dumps(stored))
-    assert runner.run(config, tmp_path).status == "reused"
+    if edit == "absent":  # an older folder: nothing recorded to compare
+        assert runner.run(config, tmp_path).status == "reused"
+        return
+    with pytest.raises(UsageError, match="cannot reuse"):
+        runner.run(config, tmp_path)
+    allowed = runner.run(config, tmp_path, options=numerics.Options(allow_change=True))
+    assert allowed.status == "reused"
 
 
 def test_dqn_without_buffer_in_checkpoints_resumes_from_an_empty_buffer(
