@@ -28,14 +28,16 @@ Deliberate deviations:
 - SAC is not in the paper: its critics take the DQN rule and its actor's means the Gaussian PPO rule.
 - A weight edit between two updates by another method (reset, ReDo, FIRE; detected by the tensors' version
   counters) makes theta_{t-1} meaningless, so the next update has no churn term, as the official code's first
-  update; after a resume the saved theta_{t-1} is trusted.
+  update; after a resume the saved theta_{t-1} is trusted. So ``cchain`` is refused in a composition with a
+  method that edits weights outside the optimiser step (``EDITORS``): across a resume the version counters are
+  lost, and an edit at the first boundary would go unseen.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -179,10 +181,18 @@ class Previous:
         return None
 
 
+# Methods that edit weights outside the optimiser step. Such an edit (even a no-op clamp) makes theta_{t-1}
+# stale, and the version counters that detect it do not survive a resume (a resumed run would differ from the
+# uninterrupted one); cbp would also record cchain's reference forward pass as its training activations.
+EDITORS = ("fire", "dash", "sp", "redo", "cbp", "headreset", "injection", "wclip", "nap")
+EDITS = "{} edits weights outside the optimiser step, which cchain's churn reference cannot follow across a resume"
+
+
 class CChain(Intervention):
     name = "cchain"
     paper = "arXiv 2506.00592"
     Config = CChainConfig
+    conflicts: ClassVar[dict[str, str]] = {m: EDITS.format(m) for m in EDITORS}
 
     def attach(self, learner: Learner) -> None:
         self._rng = np.random.default_rng(torch.initial_seed())  # reference batches leave the learner's RNG alone

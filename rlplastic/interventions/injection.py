@@ -64,7 +64,7 @@ class Injection(PointIntervention):
     paper = "arXiv 2305.15555"
     Config = InjectionConfig
     conflicts: ClassVar[dict[str, str]] = {
-        m: WRAPPED.format(m) for m in ("headreset", "redo", "cbp", "sp", "reset", "dash")
+        m: WRAPPED.format(m) for m in ("headreset", "redo", "cbp", "sp", "reset", "dash", "fire")
     }
 
     def __init__(self, config: Any | None = None) -> None:

@@ -51,5 +51,7 @@ class L2Init(Intervention):
         return {"anchors": self._anchors}
 
     def load_state_dict(self, state: dict[str, Any], learner: Learner) -> None:
-        if state:
-            self._anchors = state["anchors"]
+        if state:  # checkpoints load onto the CPU: each anchor goes back beside its parameter
+            nets = learner.networks.items()
+            where = {(n, p_name): p.device for n, net in nets for p_name, p in net.named_parameters()}
+            self._anchors = {key: a.to(where.get(key, a.device)) for key, a in state["anchors"].items()}

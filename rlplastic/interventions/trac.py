@@ -139,7 +139,8 @@ class TracOptimizer(torch.optim.Optimizer):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.base.load_state_dict(state_dict["base"])
-        self.tuner = {k: v.clone() for k, v in state_dict["tuner"].items()}
+        self.param_groups, self.state = self.base.param_groups, self.base.state  # the base made new ones: share again
+        self.tuner = {k: v.to(self.betas.device).clone() for k, v in state_dict["tuner"].items()}
         order = [p for group in self.param_groups for p in group["params"]]
         self.refs = {p: r.to(p.device) for p, r in zip(order, state_dict["refs"], strict=True) if r is not None}
         self.steps = state_dict["steps"]

@@ -285,7 +285,7 @@ def test_composition_applies_in_order_and_refuses_conflicts() -> None:
         split_method("injection+redo")
     with pytest.raises(MethodError, match="cannot be combined"):
         split_method("ln+wd")
-    for other in ("sp", "reset", "dash", "headreset", "cbp"):
+    for other in ("sp", "reset", "dash", "headreset", "cbp", "fire"):  # fire: its linear=reset snapshots the heads
         with pytest.raises(MethodError, match="injection wraps the output heads"):
             split_method(f"{other}+injection")
 

@@ -93,6 +93,30 @@ def test_trac_checkpoint_round_trip_continues_exactly() -> None:
     assert all(torch.equal(a, b) for a, b in zip(nets[0].parameters(), nets[1].parameters(), strict=True))
 
 
+def test_trac_after_a_load_still_shares_the_base_optimiser_s_groups_and_state() -> None:
+    """Learning-rate schedules and optimiser resets go through the wrapper: after a resume they must still reach
+    the base optimiser (torch's load_state_dict gives the base new groups and a new state)."""
+    net = nn.Linear(3, 2)
+    opt = TracOptimizer(torch.optim.Adam(net.parameters(), lr=0.01), TracConfig())
+    net(torch.randn(4, 3)).sum().backward()
+    opt.step()
+    opt.load_state_dict(opt.state_dict())
+    for group in opt.param_groups:
+        group["lr"] = 0.5
+    assert [g["lr"] for g in opt.base.param_groups] == [0.5]
+    opt.state.clear()
+    assert len(opt.base.state) == 0
+
+
+def test_cchain_refuses_a_method_that_edits_weights_outside_the_step() -> None:
+    from rlplastic.interventions.registry import MethodError, split_method
+
+    for other in ("wclip", "nap", "fire", "cbp"):
+        with pytest.raises(MethodError, match=f"'cchain' and '{other}'|'{other}' and 'cchain'"):
+            split_method(f"cchain+{other}")
+    assert split_method("lnwd+cchain") == ["lnwd", "cchain"]
+
+
 # --- Kron ---------------------------------------------------------------------------------------------
 
 
