@@ -70,6 +70,9 @@ class DQNConfig(OffPolicyConfig):
     """Exploration rate after the decay."""
     exploration_fraction: float = 0.1
     """Fraction of the phase (or run, see ``epsilon_schedule``) over which epsilon decays linearly."""
+    exploration_steps: int = 0
+    """Agent steps over which epsilon decays, whatever the budget (0: use ``exploration_fraction``). A protocol
+    that fixes the decay in steps (C-CHAIN's MinAtar DQN: 1 -> 0.1 over 100k steps) keeps it at every budget."""
     epsilon_schedule: str = "phase"
     """phase: epsilon decays anew within each phase (a new task needs exploration); run: once over the run."""
     loss: str = "mse"
@@ -89,6 +92,7 @@ class DQNConfig(OffPolicyConfig):
         checks.positive("agent", checks.fields(self, "learning_rate", "eps", "obs_scale"))
         checks.probabilities("agent", checks.fields(self, "start_e", "end_e", "rmsprop_alpha"))
         checks.probabilities("agent", checks.fields(self, "exploration_fraction"), low_open=True)
+        checks.counts("agent", checks.fields(self, "exploration_steps"), minimum=0)
 
 
 class DQN(OffPolicyLearner):
@@ -127,7 +131,7 @@ class DQN(OffPolicyLearner):
     def epsilon(self) -> float:
         cfg = self.cfg
         start, length = (self._phase_start, self._phase_steps) if cfg.epsilon_schedule == "phase" else self._run
-        duration = max(cfg.exploration_fraction * length, 1.0)
+        duration = float(cfg.exploration_steps) or max(cfg.exploration_fraction * length, 1.0)
         slope = (cfg.end_e - cfg.start_e) / duration
         return max(cfg.end_e, cfg.start_e + slope * (self.global_step - start))
 

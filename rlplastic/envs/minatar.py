@@ -6,6 +6,11 @@ no game needs its own head. Observations are channel-first ``uint8`` 0/1 maps of
 MinAtar's own defaults are kept: sticky actions p = 0.1 and difficulty ramping. Episodes are truncated
 after ``max_episode_steps`` so a perfect agent cannot stall a phase in one endless episode (reported as a
 truncation, with the final observation, so agents can bootstrap from it).
+
+``seaquest_stall_steps = N`` (0, off, by default) also truncates a Seaquest episode that has lasted N steps
+without a point: C-CHAIN's Continual MinAtar script (bluecontra/C-CHAIN, ``crl_minatar``) ends such episodes at
+1,000 steps, because a Seaquest agent that learns to stay at the surface never dies and would spend the phase
+in one pointless episode. As there, it applies to Seaquest only, and the cut is a truncation (bootstrapped).
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ class MinAtarVector:
         seeds: np.ndarray,
         sticky_action_prob: float = 0.1,
         max_episode_steps: int = 10_000,
+        seaquest_stall_steps: int = 0,
     ) -> None:
         import minatar
 
@@ -44,6 +50,7 @@ class MinAtarVector:
             raise ValueError(f"unknown MinAtar game {game!r}; choose one of {', '.join(GAMES)}")
         checks.probabilities("env", {"sticky_action_prob": sticky_action_prob})
         checks.counts("env", {"max_episode_steps": max_episode_steps})
+        checks.counts("env", {"seaquest_stall_steps": seaquest_stall_steps}, minimum=0)
         self.num_envs = num_envs
         self.action_spec = ActionSpec(n=FULL_ACTION_COUNT)
         self.obs_shape = (MAX_CHANNELS, 10, 10)
@@ -53,7 +60,9 @@ class MinAtarVector:
         for env, s in zip(self._envs, seeds, strict=True):
             env.seed(int(s))
         self._max_steps = max_episode_steps
+        self._stall_steps = seaquest_stall_steps if game == "Seaquest" else 0
         self._steps = np.zeros(num_envs, dtype=np.int64)
+        self._points = np.zeros(num_envs, dtype=np.float64)
         self._tracker = EpisodeTracker(num_envs)
         self._obs = np.zeros((num_envs, *self.obs_shape), dtype=np.uint8)
 
@@ -66,6 +75,7 @@ class MinAtarVector:
             env.reset()
             self._write_obs(i)
         self._steps[:] = 0
+        self._points[:] = 0.0
         return self._obs.copy()
 
     def step(self, actions: np.ndarray) -> StepResult:
@@ -77,16 +87,21 @@ class MinAtarVector:
         for i, env in enumerate(self._envs):
             reward, terminal = env.act(int(actions[i]))
             rewards[i] = reward
+            self._points[i] += reward
             terminated[i] = terminal
-            truncated[i] = not terminal and self._steps[i] >= self._max_steps
+            truncated[i] = not terminal and (self._steps[i] >= self._max_steps or self._stalled(i))
             if terminated[i] or truncated[i]:
                 self._write_obs(i)
                 final[i] = self._obs[i]
                 env.reset()
-                self._steps[i] = 0
+                self._steps[i], self._points[i] = 0, 0.0
             self._write_obs(i)
         episodes = self._tracker.update(rewards, np.logical_or(terminated, truncated))
         return StepResult(self._obs.copy(), rewards, terminated, truncated, final, episodes)
+
+    def _stalled(self, i: int) -> bool:
+        """C-CHAIN's Seaquest guard: N steps and still under 0.1 points (its test is ``ep_reward < 0.1``)."""
+        return 0 < self._stall_steps <= self._steps[i] and self._points[i] < 0.1
 
     def close(self) -> None:
         self._envs = []

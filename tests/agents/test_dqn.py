@@ -59,6 +59,19 @@ def test_epsilon_decays_linearly_within_each_phase() -> None:
     assert learner.epsilon() == pytest.approx(0.1)
 
 
+def test_exploration_steps_fix_the_decay_in_steps_whatever_the_run_length() -> None:
+    """C-CHAIN's MinAtar DQN decays epsilon 1 -> 0.1 over a fixed number of steps: ``exploration_steps``
+    overrides the fraction of the phase or run."""
+    learner = trained_learner(agent="dqn", epsilon_schedule="run", exploration_steps=1000, start_e=1.0, end_e=0.1)
+    learner._run = (0, 1_000_000)  # a fraction of 0.1 would decay over 100k steps
+    learner.global_step = 500
+    assert learner.epsilon() == pytest.approx(0.55)
+    learner.global_step = 1000
+    assert learner.epsilon() == pytest.approx(0.1)
+    learner.global_step = 400_000  # a later phase: no restart under the run schedule
+    assert learner.epsilon() == pytest.approx(0.1)
+
+
 def params(net: nn.Module) -> list[torch.Tensor]:
     return [p.detach().clone() for p in net.parameters()]
 

@@ -4,10 +4,35 @@ observation."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from rlplastic.envs import make_env
 from rlplastic.envs.seeding import env_seeds
 from rlplastic.suites import load_suite
+
+
+@pytest.mark.parametrize("points,cut", [(0.0, True), (1.0, False)])
+def test_seaquest_stall_guard_truncates_pointless_episodes_only(points: float, cut: bool) -> None:
+    """C-CHAIN's guard: a Seaquest episode N steps long with under 0.1 points is cut (a truncation). A
+    submarine that stays at the surface (action 0, no-op) never dies, so the guard is all that ends it."""
+    options = load_suite("minatar").env_options | {"seaquest_stall_steps": 20}
+    env = make_env("minatar", "Seaquest", env_seeds(0, 0, 1), options)
+    env.reset()
+    env._points[:] = points  # as if a point had been scored before the first step
+    for step in range(1, 21):
+        result = env.step(np.zeros(1, dtype=np.int64))
+        assert result.truncated[0] == (cut and step == 20), step
+    assert not result.terminated.any()
+    env.close()
+
+
+def test_seaquest_stall_guard_leaves_the_other_games_alone() -> None:
+    options = load_suite("minatar").env_options | {"seaquest_stall_steps": 5}
+    env = make_env("minatar", "Freeway", env_seeds(0, 0, 1), options)
+    env.reset()
+    results = [env.step(np.zeros(1, dtype=np.int64)) for _ in range(10)]  # Freeway at rest: no point, no end
+    assert not any(r.truncated.any() or r.terminated.any() for r in results)
+    env.close()
 
 
 def test_truncation_is_reported_apart_from_termination_with_the_final_observation() -> None:

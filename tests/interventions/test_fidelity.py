@@ -13,6 +13,7 @@ from torch import nn
 from rlplastic.envs import Phase
 from rlplastic.interventions import build
 from rlplastic.interventions.base import Boundary
+from rlplastic.interventions.cchain import PROFILES
 from rlplastic.interventions.fire import fire_weight
 from rlplastic.interventions.redo import Redo, RedoConfig
 from rlplastic.run.plan import resolve
@@ -31,6 +32,45 @@ def layers(net: nn.Module, kind: type) -> dict[str, nn.Module]:
 def test_fire_dqn_preset_resets_linears_and_keeps_adam() -> None:
     options = resolve(load_suite("atari"), "smoke", "fire", 0, {}, preset="fire_dqn").method_options["fire"]
     assert options["linear"] == "reset" and options["reset_optimizer"] is False
+
+
+def test_cchain_dqn_preset_is_the_official_continual_minatar_setting() -> None:
+    """The values read from bluecontra/C-CHAIN crl_minatar (run script and DoubleDQN_CCHAIN's defaults)."""
+    config = resolve(load_suite("cminatar"), "paper", "cchain", 0, {}, preset="cchain_dqn")
+    assert config.tasks == ("SpaceInvaders", "Asterix", "Seaquest") and config.steps_per_phase == 2_000_000
+    official = {
+        "double": True,
+        "optimizer": "adam",
+        "learning_rate": 3e-4,
+        "eps": 1e-8,
+        "loss": "mse",
+        "batch_size": 32,
+        "buffer_size": 100_000,
+        "train_frequency": 1,
+        "gradient_steps": 1,
+        "target_network_frequency": 1000,
+        "learning_starts": 10_000,
+        "start_e": 1.0,
+        "end_e": 0.1,
+        "epsilon_schedule": "run",  # one agent for all games: epsilon never restarts
+        "gamma": 0.99,
+        "clip_reward": False,
+        "encoder": "minatar_cnn",  # 16 3x3 filters, 128 units
+        "init": "torch",
+    }
+    assert {k: config.agent_options[k] for k in official} == official
+    assert config.agent_options["exploration_steps"] == 110_000  # 10k warm-up + 100k of decay
+    assert config.env_options["seaquest_stall_steps"] == 1000 and config.env_options["sticky_action_prob"] == 0.1
+    assert config.method_options["cchain"]["target_scale"] == 0.0  # each output kind's official value:
+    q = PROFILES["q"]  # target_rel_loss_scale 0.01, reg_coef 50 until update 10,000, a 50,000-update window
+    assert (q.distance, q.target, q.initial, q.warmup, q.window, q.restart_at_switch) == (
+        "mse",
+        0.01,
+        50.0,
+        10_000,
+        50_000,
+        False,
+    )
 
 
 def test_fire_linear_reset_returns_linears_to_init_and_projects_convs() -> None:
