@@ -17,6 +17,12 @@ initial weights are snapshotted when the learner is built (``attach``) and kept 
 Known gap, inherited from the official code: after Frobenius normalisation, 10 iterations leave the
 small singular values of an ill-conditioned matrix below 1, so the result is not an exact isometry.
 Deliberate deviation: none (each official script's choice is an option).
+``scale = "init"`` (not the default) rescales each projected weight to the Frobenius norm its layer had when the
+learner was built. The paper and every official script use the fixed sqrt(out/in) / (kh*kw), which ignores the
+agent's own initialisation: for CleanRL's PPO (orthogonal gains sqrt 2 in the torso, 0.01 on the policy head, 1
+on the value head) it shrinks the MinAtar torso's 1024 -> 128 layer from norm 16 to 4, makes the policy head 22x
+larger (a much sharper policy right after the switch) and the value head 11x smaller. ``init`` keeps the
+direction FIRE chooses (the polar factor) and the scale the agent was tuned with.
 Target networks, where a learner has them, are set to the edited online weights (official SAC and DQN code).
 With SAC, as the official SAC code (``rl/sac/scale_rl/agents/simba/projection.py``) rebuilds its agent: the
 actor and both critics are projected, the target critics become the projected critics, the optimisers are
@@ -37,6 +43,7 @@ from rlplastic.agents import Learner
 from rlplastic.interventions.base import Boundary, PointIntervention, When
 
 LINEAR_MODES = ("project", "reset")
+SCALES = ("paper", "init")
 
 
 def newton_schulz(matrix: torch.Tensor, iters: int = 10) -> torch.Tensor:
@@ -74,10 +81,14 @@ class FireConfig(When):
     linear: str = "project"
     """Linear layers: "project" them like the convolutions (the paper; official vision and SAC code) or "reset"
     their weights and biases to the initial values (the official DQN script; preset fire_dqn)."""
+    scale: str = "paper"
+    """Size of a projected weight: "paper", sqrt(out/in) / (kh*kw) (the paper, every official script), or "init",
+    the Frobenius norm of that layer at initialisation (keeps the agent's own initial scale; not in the paper)."""
 
     def check(self) -> None:
         checks.counts("", {"iters": self.iters})
         checks.one_of("", "linear", self.linear, LINEAR_MODES)
+        checks.one_of("", "scale", self.scale, SCALES)
 
 
 class Fire(PointIntervention):
@@ -91,10 +102,13 @@ class Fire(PointIntervention):
     def __init__(self, config: FireConfig | None = None) -> None:
         super().__init__(config)
         self._initial: dict[str, dict[str, dict[str, torch.Tensor]]] = {}
+        self._norms: dict[str, dict[str, float]] = {}
 
     def attach(self, learner: Learner) -> None:
         if self.config.linear == "reset":
             self._initial = {name: initial_linears(net) for name, net in learner.networks.items()}
+        if self.config.scale == "init":
+            self._norms = {name: initial_norms(net) for name, net in learner.networks.items()}
 
     @torch.no_grad()
     def apply(self, learner: Learner, boundary: Boundary | None = None) -> None:
@@ -104,18 +118,22 @@ class Fire(PointIntervention):
                 if reset and isinstance(layer, nn.Linear):
                     layer.load_state_dict(self._initial[name][module_name])
                 elif isinstance(layer, (nn.Linear, nn.Conv2d)):
-                    layer.weight.copy_(fire_weight(layer.weight.float(), self.config.iters))
+                    projected = fire_weight(layer.weight.float(), self.config.iters)
+                    if self._norms:
+                        projected *= self._norms[name][module_name] / projected.norm()
+                    layer.weight.copy_(projected)
         if self.config.reset_optimizer:
             learner.reset_optimizer()
         if self.config.reset_temperature:
             learner.reset_temperature()
 
     def state_dict(self) -> dict[str, Any]:
-        return {"initial": self._initial} if self._initial else {}
+        state: dict[str, Any] = {"initial": self._initial} if self._initial else {}
+        return state | ({"norms": self._norms} if self._norms else {})
 
     def load_state_dict(self, state: dict[str, Any], learner: Learner) -> None:
-        if state:
-            self._initial = state["initial"]
+        self._initial = state.get("initial", self._initial)
+        self._norms = state.get("norms", self._norms)
 
 
 def initial_linears(net: nn.Module) -> dict[str, dict[str, torch.Tensor]]:
@@ -124,4 +142,13 @@ def initial_linears(net: nn.Module) -> dict[str, dict[str, torch.Tensor]]:
         name: {k: v.detach().clone() for k, v in layer.state_dict().items()}
         for name, layer in net.named_modules()
         if isinstance(layer, nn.Linear)
+    }
+
+
+def initial_norms(net: nn.Module) -> dict[str, float]:
+    """The Frobenius norm of every Linear and Conv2d weight, by module name: what ``scale = "init"`` keeps."""
+    return {
+        name: float(layer.weight.detach().float().norm())
+        for name, layer in net.named_modules()
+        if isinstance(layer, (nn.Linear, nn.Conv2d))
     }

@@ -20,10 +20,12 @@ from rlplastic.errors import Parser, UsageError
 from rlplastic.metrics.aggregate import REPS
 from rlplastic.metrics.scores import describe
 from rlplastic.metrics.visits import WINDOW_FRACTION
-from rlplastic.report import leaderboard, plots
+from rlplastic.report import leaderboard, plots, select
 from rlplastic.report.results import Run, by_experiment, find_runs
 
 PROG = "python -m rlplastic.bench"
+SELECTED = "selected"
+"""The folder, inside an experiment folder, of its board of configurations selected on tuning seeds."""
 SMOKE = "NOTE: smoke budget: these numbers check that everything runs; they are NOT research results."
 
 
@@ -44,6 +46,8 @@ class Options:
     reps: int = REPS
     tables: bool = True
     figures: bool = True
+    select: select.Protocol | None = None
+    """Choose each method's configuration on tuning seeds and report the evaluation seeds (``select.py``)."""
 
 
 @dataclass(frozen=True)
@@ -54,26 +58,50 @@ class Built:
     board: leaderboard.Board
     per_phase: pd.DataFrame
     text: str
+    selection: pd.DataFrame | None = None
+    """Every configuration's tuning score, for a selected board (``SELECTED`` folder)."""
 
 
 def compute_group(runs: list[Run], unfinished: int, options: Options) -> Built:
-    """The leaderboard of one experiment folder, computed from its runs (every record read and checked)."""
-    group = runs[0].group
-    board = leaderboard.collect(runs, _title(runs[0]), options.window, options.reps)
-    per_phase, summary = leaderboard.compute(board)
+    """The leaderboard of one experiment folder, computed from its runs (every record read and checked); with
+    ``options.select``, that of the configurations chosen on the tuning seeds, on the evaluation seeds alone."""
+    group, title, selection = runs[0].group, _title(runs[0]), None
     note = options.note or (SMOKE if runs[0].config["budget"] == "smoke" else "")
-    note = (note + "\n" if note else "") + f"Rebuild: `{PROG} table --out {group.parent.parent}`."
-    return Built(group, board, per_phase, leaderboard.markdown(board, per_phase, summary, note, unfinished))
+    rebuild = f"Rebuild: `{PROG} table --out {group.parent.parent}`."
+    if options.select:
+        protocol = options.select
+        choices, selection = select.choose(runs, protocol, options.window)
+        left_out = {r.seed for r in runs} - set(protocol.tune) - set(protocol.evaluate)
+        note = "\n".join([*([note] if note else []), *select.markdown(choices, protocol, left_out), ""])
+        rebuild = f"Rebuild: `{PROG} table --out {group.parent.parent} {_select_flags(protocol)}`."
+        runs, group, title = select.evaluation_runs(runs, choices, protocol), group / SELECTED, title + " - selected"
+    board = leaderboard.collect(runs, title, options.window, options.reps)
+    per_phase, summary = leaderboard.compute(board)
+    note = (note + "\n" if note else "") + rebuild
+    text = leaderboard.markdown(board, per_phase, summary, note, unfinished)
+    return Built(group, board, per_phase, text, selection)
+
+
+def _select_flags(protocol: select.Protocol) -> str:
+    flags = f"--select best --tune-seeds {select.format_seeds(protocol.tune)}"
+    flags += f" --eval-seeds {select.format_seeds(protocol.evaluate)}"
+    return flags + " --allow-unequal-tuning" * protocol.unequal + " --allow-one-tuning-seed" * protocol.one_seed
 
 
 def write_group(built: Built, options: Options) -> list[Path]:
     """Write one computed leaderboard's tables and/or figures; the paths written."""
     written = []
+    built.group.mkdir(exist_ok=True)  # a selected board's own folder inside its experiment folder
     if options.tables:
         leaderboard.write(built.board, built.per_phase, built.text, built.group)
         written += [built.group / name for name in leaderboard.FILES]
+        if built.selection is not None:
+            built.selection.to_csv(built.group / "selection.csv", index=False)
+            written.append(built.group / "selection.csv")
     if options.figures:
         written += plots.write(built.board, built.per_phase, built.group)
+        if built.selection is not None and plots.plot_sensitivity(built.selection, built.group / "sensitivity.png"):
+            written.append(built.group / "sensitivity.png")
     return written
 
 
@@ -135,7 +163,50 @@ def build_parser() -> Parser:
         f"the fraction of a phase whose ending (beginning) episodes are averaged (default {WINDOW_FRACTION})",
     )
     p.add_argument("--reps", type=int, default=REPS, help=f"bootstrap resamples for the aggregates (default {REPS:,})")
+    p.add_argument(
+        "--select",
+        choices=["best"],
+        help="best: for each method, choose the configuration (of a --sweep) with the best tuning score on "
+        "--tune-seeds, then compute every number on --eval-seeds alone; written to <experiment>/selected/ with "
+        "selection.csv and sensitivity.png (the score: rlplastic/report/select.py)",
+    )
+    p.add_argument("--tune-seeds", metavar="SEEDS", help="with --select: the seeds that choose, e.g. 0-2")
+    p.add_argument(
+        "--eval-seeds", metavar="SEEDS", help="with --select: the seeds that report, disjoint from them, e.g. 3-7"
+    )
+    p.add_argument(
+        "--allow-unequal-tuning",
+        action="store_true",
+        help="with --select: accept methods swept over different numbers of configurations (refused by default: "
+        "more tries win by chance); the table shows the counts",
+    )
+    p.add_argument(
+        "--allow-one-tuning-seed",
+        action="store_true",
+        help="with --select: accept a single tuning seed (refused by default: one run cannot tell a "
+        "configuration from its noise); the table says so",
+    )
     return p
+
+
+def protocol(args) -> select.Protocol | None:
+    """The selection protocol the flags ask for (None without --select); flags without --select are refused."""
+    given = [f for f, v in (("--tune-seeds", args.tune_seeds), ("--eval-seeds", args.eval_seeds)) if v]
+    given += [f for f, v in (("--allow-unequal-tuning", args.allow_unequal_tuning),) if v]
+    given += [f for f, v in (("--allow-one-tuning-seed", args.allow_one_tuning_seed),) if v]
+    if not args.select:
+        if given:
+            raise UsageError(f"{given[0]} needs --select best (it chooses configurations); add it or drop {given[0]}")
+        return None
+    missing = [f for f, v in (("--tune-seeds", args.tune_seeds), ("--eval-seeds", args.eval_seeds)) if not v]
+    if missing:
+        raise UsageError(f"--select best needs {missing[0]} (e.g. --tune-seeds 0-2 --eval-seeds 3-7)")
+    return select.Protocol(
+        select.parse_seeds(args.tune_seeds, "--tune-seeds"),
+        select.parse_seeds(args.eval_seeds, "--eval-seeds"),
+        args.allow_unequal_tuning,
+        args.allow_one_tuning_seed,
+    )
 
 
 def main(argv: list[str]) -> int:
@@ -145,7 +216,11 @@ def main(argv: list[str]) -> int:
             raise UsageError(f"--window must be a fraction in (0, 1], not {args.window}")
         if args.reps < 100:
             raise UsageError(f"--reps must be at least 100, not {args.reps}")
-        what = Options(window=args.window, reps=args.reps, tables=args.what == "table", figures=args.what == "plot")
+        chosen = protocol(args)
+        if chosen:
+            chosen.check()
+        tables, figures = args.what == "table", args.what == "plot"
+        what = Options(window=args.window, reps=args.reps, tables=tables, figures=figures, select=chosen)
         boards = build(args.out, what)
         if not boards:
             raise UsageError(f"no finished run under --out {args.out}; train some with {PROG} --suite ... --out")

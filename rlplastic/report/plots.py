@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 
@@ -235,3 +236,47 @@ def write(board: Board, per_phase: pd.DataFrame, folder: Path) -> list[Path]:
         if old not in written:  # a plot this board does not support must not survive from an earlier build
             old.unlink(missing_ok=True)
     return written
+
+
+def _sensitivity_axis(settings: list[dict]) -> tuple[np.ndarray, list[str], bool]:
+    """x positions for a method's configurations: the swept value itself where one numeric setting varies (log
+    scale over a wide positive range), else one slot per configuration named by its settings."""
+    keys = sorted({k for s in settings for k in s})
+    values = [s.get(keys[0]) for s in settings] if len(keys) == 1 else []
+    numeric = bool(values) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    if numeric:
+        x = np.array(values, dtype=float)
+        log = bool((x > 0).all() and x.max() / x.min() >= 10)
+        return x, [f"{keys[0]}={v:g}" for v in x], log
+    names = [", ".join(f"{k}={v}" for k, v in sorted(s.items())) or "default" for s in settings]
+    return np.arange(len(settings), dtype=float), names, False
+
+
+def plot_sensitivity(table: pd.DataFrame, path: Path) -> bool:
+    """Each tuned method's tuning score against its swept values, with 95 % t intervals over the tuning seeds;
+    the chosen configuration is the filled marker. False (nothing written) where no method had two configurations."""
+    tuned = [m for m, rows in table.groupby("method", sort=False) if len(rows) > 1]
+    if not tuned:
+        return False
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(tuned), figsize=(4.2 * len(tuned), 3.4), squeeze=False)
+    for ax, method in zip(axes[0], tuned, strict=True):
+        rows = table[table["method"] == method]
+        x, names, log = _sensitivity_axis([json.loads(s) for s in rows["settings"]])
+        order = np.argsort(x)
+        mean, low, high = (rows[c].to_numpy(dtype=float)[order] for c in ("mean", "low", "high"))
+        err = np.vstack([mean - np.where(np.isfinite(low), low, mean), np.where(np.isfinite(high), high, mean) - mean])
+        ax.errorbar(x[order], mean, yerr=err, fmt="o-", capsize=3, mfc="white")
+        chosen = rows["chosen"].to_numpy()[order]
+        ax.plot(x[order][chosen], mean[chosen], "o", ms=8, color="C1", label="chosen", zorder=3)
+        reset = table.loc[(table["method"] == "reset") & table["chosen"], "mean"]
+        if method != "reset" and len(reset):
+            ax.axhline(float(reset.iloc[0]), color="grey", ls="--", lw=1, label="reset")
+        if log:
+            ax.set_xscale("log")
+        ax.set_xticks(x[order], [names[i] for i in order], rotation=30, ha="right", fontsize=7)
+        ax.set_title(f"{method} (n={int(rows['n'].max())} tuning seeds)", fontsize=9)
+        ax.set_ylabel("tuning score")
+        ax.legend(fontsize=7)
+    _save(fig, path)
+    return True

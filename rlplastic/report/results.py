@@ -62,6 +62,9 @@ class Run:
     dir: Path
     config: dict[str, Any]
     row_label: str = ""
+    row_settings: tuple[tuple[str, Any], ...] = ()
+    """The settings that set this configuration apart from the method's others, as its label shows them
+    (``(("lam", 0.1),)``; ``agent.*`` for a swept agent option): empty for a method with one configuration."""
 
     @property
     def method(self) -> str:
@@ -76,6 +79,18 @@ class Run:
     def options(self) -> str:
         """The resolved method options, as a canonical string: runs of one configuration share it."""
         return json.dumps(self.config.get("method_options", {}), sort_keys=True)
+
+    @property
+    def swept_agent(self) -> set[str]:
+        """Agent options a ``--sweep`` varied between this folder's runs (they live in one experiment folder)."""
+        return set(self.config.get("swept_agent", ()))
+
+    def settings(self, agent_keys: set[str]) -> dict[str, Any]:
+        """The configuration's identity within its method: its method options (flat) plus the values of the
+        agent options swept in its experiment folder (``agent.<option>``)."""
+        agent = self.config.get("agent_options", {})
+        own = _flat_options(self.config.get("method_options", {}))
+        return own | {f"agent.{k}": agent.get(k) for k in sorted(agent_keys)}
 
     @cached_property
     def numerics(self) -> tuple[str, ...] | None:
@@ -220,9 +235,9 @@ def by_experiment(runs: list[Run]) -> dict[Path, list[Run]]:
     for run in runs:
         groups.setdefault(run.group, []).append(run)
     for group, members in groups.items():
-        first = members[0]
+        first, swept = members[0], set().union(*(run.swept_agent for run in members))
         for run in members[1:]:
-            differ = [k for k in SHARED if run.config[k] != first.config[k]]
+            differ = [k for k in SHARED if _shared(run, swept, k) != _shared(first, swept, k)]
             if differ:
                 raise UsageError(
                     f"runs {first.dir} and {run.dir} share the folder {group} but differ in {differ[0]!r}; "
@@ -232,25 +247,40 @@ def by_experiment(runs: list[Run]) -> dict[Path, list[Run]]:
     return groups
 
 
+def _shared(run: Run, swept: set[str], key: str) -> Any:
+    """A shared setting of ``run``; agent options swept in its folder are part of each run's configuration."""
+    value = run.config[key]
+    if key == "agent_options" and isinstance(value, dict):
+        return {k: v for k, v in value.items() if k not in swept}
+    return value
+
+
 def labels(runs: list[Run]) -> list[Run]:
     """The runs with their table labels. A method run with one configuration is its name; several configurations
-    of one method are told apart by the options in which they differ, ``fire[iters=5]``, the configuration with
-    every option at its default (an untagged folder) keeping the plain name. Two runs of one label and seed (the
-    same configuration trained into two folders) are refused: they would count one seed twice."""
+    of one method are told apart by the settings in which they differ (options, and agent options swept in the
+    folder): ``fire[iters=5]``. The configuration of an untagged folder (every option at its default) keeps the
+    plain name, and so does any run of the same configuration. Two runs of one label and seed (the same
+    configuration trained into two folders) are refused: they would count one seed twice."""
+    swept = set().union(*(run.swept_agent for run in runs)) if runs else set()
     configs: dict[str, dict[str, dict[str, Any]]] = {}
+    plain: dict[str, set[str]] = {}
     for run in runs:
-        configs.setdefault(run.method, {})[run.options] = _flat_options(run.config.get("method_options", {}))
+        settings = run.settings(swept)
+        key = json.dumps(settings, sort_keys=True)
+        configs.setdefault(run.method, {})[key] = settings
+        if not run.config.get("method_tag"):
+            plain.setdefault(run.method, set()).add(key)
     out, seen = [], {}
     for run in runs:
-        label = _label(run, configs[run.method])
-        key = (label, run.seed)
-        if key in seen:
+        key = json.dumps(run.settings(swept), sort_keys=True)
+        label, shown = _label(run.method, key, configs[run.method], plain.get(run.method, set()))
+        if (label, run.seed) in seen:
             raise UsageError(
-                f"runs {seen[key]} and {run.dir} are both seed {run.seed} of {label} (the same configuration in two "
-                "folders); delete one of them"
+                f"runs {seen[label, run.seed]} and {run.dir} are both seed {run.seed} of {label} (the same "
+                "configuration in two folders); delete one of them"
             )
-        seen[key] = run.dir
-        out.append(dataclasses.replace(run, row_label=label))
+        seen[label, run.seed] = run.dir
+        out.append(dataclasses.replace(run, row_label=label, row_settings=shown))
     return out
 
 
@@ -261,10 +291,15 @@ def _flat_options(options: dict[str, Any]) -> dict[str, Any]:
     return {f"{part}.{k}": v for part, values in options.items() for k, v in values.items()}
 
 
-def _label(run: Run, variants: dict[str, dict[str, Any]]) -> str:
-    if len(variants) == 1 or not run.config.get("method_tag"):
-        return run.method
-    mine = variants[run.options]
+def _label(
+    method: str, key: str, variants: dict[str, dict[str, Any]], plain: set[str]
+) -> tuple[str, tuple[tuple[str, Any], ...]]:
+    """A configuration's label and the settings it shows: the plain method name where it is the method's only
+    configuration or that of an untagged (default) folder, else ``method[k=v, ...]`` over the differing keys."""
+    mine = variants[key]
     keys = sorted({k for other in variants.values() for k in mine.keys() | other.keys() if other.get(k) != mine.get(k)})
-    shown = (f"{k}={v if isinstance(v := mine.get(k), str) else json.dumps(v)}" for k in keys)
-    return f"{run.method}[{', '.join(shown)}]"
+    shown = tuple((k, mine.get(k)) for k in keys)
+    if len(variants) == 1 or key in plain:
+        return method, shown if len(variants) > 1 else ()
+    text = (f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in shown)
+    return f"{method}[{', '.join(text)}]", shown

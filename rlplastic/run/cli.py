@@ -12,7 +12,7 @@ from pathlib import Path
 from rlplastic import agents, configs, interventions
 from rlplastic.errors import Parser, UsageError
 from rlplastic.report import commands as report
-from rlplastic.run import estimate, executor, numerics
+from rlplastic.run import estimate, executor, numerics, sweep
 from rlplastic.run.overrides import parse_assignments
 from rlplastic.run.plan import method_parts, plan
 from rlplastic.run.runner import RunResult
@@ -147,6 +147,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override a setting, repeatable: budget.steps_per_phase=4096, agent.learning_rate=1e-4, "
         'env.repeat_action_probability=0, suite.tasks=\'["Pong","Breakout"]\', fire.iters=5',
+    )
+    p.add_argument(
+        "--sweep",
+        action="append",
+        default=[],
+        metavar="KEY=V1,V2,...",
+        help="train each point of a grid over agent.OPTION and METHOD.OPTION values (TOML values as with --set; "
+        "repeat --sweep for the product of several keys): each point gets its own run folders, reused and resumed "
+        "like any run, and all share one leaderboard. A method runs at every point of its own keys and of the "
+        "agent's, so an agent sweep gives the baselines the same budget. Example: --method dash --sweep "
+        "dash.lam=0.1,0.3; then python -m rlplastic.bench table --select best --tune-seeds 0-2 --eval-seeds 3-7 "
+        "picks each method's point on the tuning seeds and reports it on the others",
     )
     p.add_argument("--no-baselines", action="store_true", help="run only the named methods, not none and reset")
     p.add_argument("--quiet", action="store_true", help="no progress display")
@@ -331,7 +343,9 @@ def _main(args: argparse.Namespace) -> int:
     device = numerics.apply(options)  # an unknown or absent device is refused here, in one line
     methods = methods_to_run(args.method, not args.no_baselines)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
-    configs = plan(args.suite, methods, seeds, args.budget, parse_assignments(args.overrides), args.agent, args.preset)
+    overrides = parse_assignments(args.overrides)
+    grid = sweep.parse_sweeps(args.sweep)
+    configs = plan(args.suite, methods, seeds, args.budget, overrides, args.agent, args.preset, grid)
     for config in configs:
         check_names(args.out / config.relative_dir(), "shorten --out or the suite, budget or preset name")
     threads = executor.threads_per_run(args.executor, args.jobs, args.cpus_per_run)
@@ -346,6 +360,7 @@ def _main(args: argparse.Namespace) -> int:
     print(
         f"{len(configs)} runs: suite {first.suite}, agent {first.agent}, budget {first.budget} ({first.cycles} x "
         f"{len(first.tasks)} phases of {first.steps_per_phase:,} steps), methods {', '.join(methods)}, seeds {seeds}"
+        + (f", {sweep.describe(grid, {m: len(sweep.points(grid, method_parts(m))) for m in methods})}" if grid else "")
     )
     if args.budget == "smoke":
         print(SMOKE_WARNING)

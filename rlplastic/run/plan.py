@@ -22,6 +22,7 @@ from rlplastic.envs.spec import spaces_mismatch
 from rlplastic.errors import UsageError
 from rlplastic.metrics.diagnose import DiagnosticsConfig
 from rlplastic.metrics.scores import atari_reference
+from rlplastic.run import sweep as sweeps
 from rlplastic.run.overrides import by_section, check_section, keyword_defaults
 from rlplastic.suites import BUDGET_KEYS, Budget, Preset, Suite, SuiteError, load_suite
 
@@ -58,6 +59,7 @@ class RunConfig:
     version: str = __version__
     group_tag: str = ""
     method_tag: str = ""
+    swept_agent: tuple[str, ...] = ()  # agent options set by a --sweep point: in method_tag, not group_tag
 
     def phases(self) -> list[Phase]:
         return make_schedule(list(self.tasks), self.steps_per_phase, self.cycles)
@@ -73,7 +75,11 @@ class RunConfig:
         return Path(self.suite) / group / method / f"seed_{self.seed}"
 
     def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The stored identity; ``swept_agent`` only when set, so folders made before sweeps keep theirs."""
+        values = dataclasses.asdict(self)
+        if not self.swept_agent:
+            del values["swept_agent"]
+        return values
 
 
 def method_parts(method: str) -> list[str]:
@@ -197,12 +203,17 @@ def resolve(
     overrides: dict[str, Any],
     agent: str | None = None,
     preset: str | None = None,
+    point: dict[str, Any] | None = None,
 ) -> RunConfig:
-    """Apply the overrides that concern this run to the suite, with every name and type checked."""
+    """Apply the overrides that concern this run to the suite, with every name and type checked. ``point`` (one
+    point of a ``--sweep``) acts as more overrides, except that its agent options tag the method folder, not the
+    experiment folder: all points share one leaderboard."""
     agent_name, chosen = choose_agent(suite, agent, preset)
     preset_sections = by_section(chosen.settings if chosen else {})
     preset_agent = preset_sections.pop("agent", {})  # merged below the budget; other sections as overrides
-    overrides = {f"{sec}.{k}": v for sec, opts in preset_sections.items() for k, v in opts.items()} | overrides
+    point = point or {}
+    swept = sweeps.swept_agent(point)
+    overrides = {f"{sec}.{k}": v for sec, opts in preset_sections.items() for k, v in opts.items()} | overrides | point
     sections = by_section(overrides)
     parts = method_parts(method)
     b = suite.budgets[budget]
@@ -255,11 +266,21 @@ def resolve(
         seed=seed,
         variants=variants,
         diagnostics=_diagnostics(run["diagnostics"]),
-        group_tag=_tag({k: v for k, v in run.items() if v}),
-        method_tag=_tag({p: o for p, o in given.items() if o}),
+        group_tag=_tag({k: v for k, v in (run | {"agent": _without(run["agent"], swept)}).items() if v}),
+        method_tag=_tag({p: o for p, o in given.items() if o} | _swept_tag(agent_options, swept)),
+        swept_agent=swept,
     )
     _check_buildable(config)
     return config
+
+
+def _without(values: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if k not in names}
+
+
+def _swept_tag(agent_options: dict[str, Any], swept: tuple[str, ...]) -> dict[str, Any]:
+    """The swept agent options, hashed into the method folder's tag under the key "agent"."""
+    return {"agent": {k: agent_options[k] for k in swept}} if swept else {}
 
 
 def _budget(given: dict[str, Any], budget: Budget, iteration: int, tasks: int) -> tuple[int, int]:
@@ -310,27 +331,37 @@ def plan(
     overrides: dict[str, Any],
     agent: str | None = None,
     preset: str | None = None,
+    sweep: sweeps.Sweep | None = None,
 ) -> list[RunConfig]:
-    """All runs of ``methods`` x ``seeds`` on one suite; overrides for methods not named are refused."""
+    """All runs of ``methods`` x sweep points x ``seeds`` on one suite; overrides for methods not named are
+    refused. A method is planned once per point of the grid of its relevant sweep keys (``sweep.points``)."""
     suite = load(suite_ref, budget)
     named = {p for m in methods for p in method_parts(m)}
     for section in by_section(overrides):
         if section not in RUN_SECTIONS and section not in named:
             valid = ", ".join([*RUN_SECTIONS, *sorted(named)])
             raise UsageError(f"--set {section}.*: {section!r} is not a section of this run; valid sections: {valid}")
+    sweep = sweep or {}
+    defaults = {"agent": configs.defaults(agents.config_class(choose_agent(suite, agent, preset)[0]))}
+    sweeps.check(sweep, overrides, defaults | {p: interventions.option_defaults(p) for p in sorted(named)})
 
     def concerning(method: str) -> dict[str, Any]:
         sections = (*RUN_SECTIONS, *method_parts(method))
         return {k: v for k, v in overrides.items() if k.split(".")[0] in sections}
 
-    configs = [resolve(suite, budget, m, s, concerning(m), agent, preset) for m in methods for s in seeds]
+    runs = [
+        resolve(suite, budget, m, s, concerning(m), agent, preset, point)
+        for m in methods
+        for point in sweeps.points(sweep, method_parts(m))
+        for s in seeds
+    ]
     checked: set[str] = set()
-    for config in configs:
+    for config in runs:
         key = json.dumps([config.tasks, config.env_options, config.variants], sort_keys=True)
         if key not in checked:
             check_spaces(config)
             checked.add(key)
-    return configs
+    return runs
 
 
 def check_spaces(config: RunConfig) -> None:

@@ -105,3 +105,22 @@ def test_intervention_keeps_biases_updates_target_and_resets_optimizer() -> None
     assert learner.optimizer_resets == 1
     assert act_at_boundary(Fire(FireConfig(reset_optimizer=False)), learner, switch())  # type: ignore[arg-type]
     assert learner.optimizer_resets == 1
+
+
+def test_init_scale_keeps_each_layer_s_initial_norm_by_hand() -> None:
+    """scale = "init": the polar factor sized to the layer's norm when the learner was built. A layer born as
+    diag(3, 4) (norm 5) and trained to diag(1, 2) (polar factor: the identity) becomes 5/sqrt(2) * I; the paper's
+    scale sqrt(2/2) = 1 would make it I."""
+    learner = TinyLearner()
+    layer = nn.Linear(2, 2)
+    learner.networks["net"] = nn.Sequential(layer)
+    with torch.no_grad():
+        layer.weight.copy_(torch.diag(torch.tensor([3.0, 4.0])))
+    method = Fire(FireConfig(scale="init", iters=30, reset_optimizer=False))
+    method.attach(learner)  # type: ignore[arg-type]
+    with torch.no_grad():
+        layer.weight.copy_(torch.diag(torch.tensor([1.0, 2.0])))
+    restored = Fire(FireConfig(scale="init", iters=30, reset_optimizer=False))
+    restored.load_state_dict(method.state_dict(), learner)  # type: ignore[arg-type]  (a resume keeps the norms)
+    assert act_at_boundary(restored, learner, switch())  # type: ignore[arg-type]
+    assert torch.allclose(layer.weight, torch.eye(2) * 5 / math.sqrt(2), atol=1e-5)
