@@ -88,7 +88,13 @@ def collect(runs: list[Run], title: str, window: float = WINDOW_FRACTION, reps: 
         for run, values in raw_curves:
             board.curves[run.label, run.seed] = _normalise_curve(values, run, grid, norm)
     except NormalisationError as err:  # raw scores are no aggregate over tasks: none is computed on them
-        board.normalisation, board.normalised = f"raw returns (not normalised: {err})", False
+        why, resets = str(err), sorted({r.label for r in runs if r.method == "reset"})
+        if kind == "" and len(resets) > 1:  # a sweep of reset or of the agent: no single reference on this board
+            why = (
+                f"reset ran in {len(resets)} configurations ({', '.join(resets)}) and none is the plain reference; "
+                "choose one per method with table --select best --tune-seeds ... --eval-seeds ..."
+            )
+        board.normalisation, board.normalised = f"raw returns (not normalised: {why})", False
         for score in (*SCORES, "steepest_rise"):
             scores[f"n_{score}"] = scores[score]
         for run, values in raw_curves:

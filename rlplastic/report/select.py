@@ -116,7 +116,8 @@ def tuning_scores(runs: list[Run], window: float) -> pd.DataFrame:
     later = ends[ends["phase"] > 0] if ends["phase"].max() > 0 else ends
     divisor = later.groupby("task")["end"].apply(lambda e: float(np.nanmean(np.abs(e))) if e.notna().any() else 1.0)
     scaled = later.assign(score=later["end"] / later["task"].map(divisor.replace(0.0, 1.0)))
-    return scaled.groupby(["label", "method", "seed"], as_index=False)["score"].mean()
+    grouped = scaled.groupby(["label", "method", "seed"])["score"]
+    return grouped.agg(lambda x: float(x.to_numpy().mean())).reset_index()  # a phase without a score: NaN
 
 
 def _check_budgets(tried: dict[str, int], protocol: Protocol) -> None:
@@ -144,6 +145,13 @@ def choose(runs: list[Run], protocol: Protocol, window: float) -> tuple[list[Cho
                 "every tuning seed: train them (--seeds/--first-seed) or drop them from --tune-seeds"
             )
     scores = tuning_scores(tuning, window)
+    blank = scores[~np.isfinite(scores["score"])]
+    if len(blank):
+        row = blank.iloc[0]
+        raise UsageError(
+            f"{row['label']} seed {row['seed']} has no tuning score (a phase after the first where no episode ended): "
+            "its configuration would be judged on fewer seeds; rerun it longer, or drop the seed from --tune-seeds"
+        )
     rows, choices = [], []
     methods = method_order([r.method for r in sorted(runs, key=lambda r: r.label)])
     tried = {m: len({r.label for r in runs if r.method == m}) for m in methods}
@@ -155,7 +163,10 @@ def choose(runs: list[Run], protocol: Protocol, window: float) -> tuple[list[Cho
             mine.append((label, iv))
         finite = [(label, iv) for label, iv in mine if np.isfinite(iv.value)]
         if not finite:
-            raise UsageError(f"no configuration of {method} has a tuning score (no episode ended after phase 1)")
+            raise UsageError(
+                f"no configuration of {method} has a tuning score (no episode ended after phase 1); train a longer "
+                "budget"
+            )
         best = max(finite, key=lambda item: item[1].value)[0]  # max keeps the first of equals: sorted order
         choices.append(Choice(method, best, by_label[best].row_settings, tried[method], dict(mine)[best]))
         for label, iv in mine:

@@ -28,6 +28,15 @@ from rlplastic.suites import BUDGET_KEYS, Budget, Preset, Suite, SuiteError, loa
 
 DIAGNOSTIC_DEFAULTS = dataclasses.asdict(DiagnosticsConfig())
 RUN_SECTIONS = ("suite", "budget", "env", "agent", "diagnostics")
+LATER_DEFAULTS: dict[str, dict[str, Any]] = {
+    "env_options": {"seaquest_stall_steps": 0},
+    "agent_options": {"exploration_steps": 0},
+    "method_options.fire": {"scale": "paper"},
+}
+"""Options added after run folders existed, each with the value that behaves as before it existed. A stored
+configuration leaves such an option out at that value, so older folders (which lack it) stay reusable and share
+boards with new ones; at any other value it is stored, and an older folder is rightly another configuration.
+A new option with a neutral default belongs here (``tests/run/test_plan.py`` checks the values are defaults)."""
 # Agent steps in one run, at most: years of training at this benchmark's thousands of steps/s (the paper budgets
 # are 10^7 to 10^8). A typo's 10^20 is refused before it trains; seeding.check_limits bounds phases, not steps.
 MAX_TOTAL_STEPS = 10**12
@@ -75,10 +84,17 @@ class RunConfig:
         return Path(self.suite) / group / method / f"seed_{self.seed}"
 
     def to_json(self) -> dict[str, Any]:
-        """The stored identity; ``swept_agent`` only when set, so folders made before sweeps keep theirs."""
+        """The stored identity; ``swept_agent`` only when set and ``LATER_DEFAULTS`` only off their neutral value,
+        so folders made before them keep theirs."""
         values = dataclasses.asdict(self)
         if not self.swept_agent:
             del values["swept_agent"]
+        for where, neutral in LATER_DEFAULTS.items():
+            section, _, part = where.partition(".")
+            options = values[section].get(part, {}) if part else values[section]
+            for key, value in neutral.items():
+                if key in options and options[key] == value and type(options[key]) is type(value):
+                    del options[key]
         return values
 
 
@@ -230,6 +246,8 @@ def resolve(
     variants = _check_tasks(suite, tasks, _env_defaults(suite))
     _check_env_overrides(suite, tasks, run["env"])
     agent_options = _agent_options(suite, budget, agent_name, preset_agent, run["agent"])
+    unswept = _agent_options(suite, budget, agent_name, preset_agent, _without(run["agent"], swept))
+    moved = tuple(k for k in swept if agent_options[k] != unswept[k])  # a point at the usual value: a plain run
     iteration = _agent_config(agent_name, agent_options).iteration_steps
     steps, cycles = _budget(run["budget"], b, iteration, len(tasks))
     total = steps * cycles * len(tasks)
@@ -267,11 +285,17 @@ def resolve(
         variants=variants,
         diagnostics=_diagnostics(run["diagnostics"]),
         group_tag=_tag({k: v for k, v in (run | {"agent": _without(run["agent"], swept)}).items() if v}),
-        method_tag=_tag({p: o for p, o in given.items() if o} | _swept_tag(agent_options, swept)),
-        swept_agent=swept,
+        method_tag=_tag({p: o for p, o in _off_default(given).items() if o} | _swept_tag(agent_options, moved)),
+        swept_agent=moved,
     )
     _check_buildable(config)
     return config
+
+
+def _off_default(given: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The method options given away from their defaults: an option set to its default is the default
+    configuration, so it shares the untagged folder (a sweep point at the default reuses the untuned run)."""
+    return {p: {k: v for k, v in o.items() if v != interventions.option_defaults(p).get(k)} for p, o in given.items()}
 
 
 def _without(values: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
@@ -355,6 +379,7 @@ def plan(
         for point in sweeps.points(sweep, method_parts(m))
         for s in seeds
     ]
+    _check_one_schedule(runs)
     checked: set[str] = set()
     for config in runs:
         key = json.dumps([config.tasks, config.env_options, config.variants], sort_keys=True)
@@ -362,6 +387,22 @@ def plan(
             check_spaces(config)
             checked.add(key)
     return runs
+
+
+def _check_one_schedule(runs: list[RunConfig]) -> None:
+    """Runs that share an experiment folder share one schedule: a swept agent option that changes the iteration
+    (``num_steps``, ``num_envs``, ``train_frequency``) rounds the phases to other lengths, and its board could not
+    be built after training."""
+    first: dict[Path, RunConfig] = {}
+    for config in runs:
+        group = config.relative_dir().parent.parent
+        other = first.setdefault(group, config)
+        if (config.steps_per_phase, config.cycles) != (other.steps_per_phase, other.cycles):
+            raise UsageError(
+                f"the sweep gives one board two schedules ({other.steps_per_phase:,} and {config.steps_per_phase:,} "
+                "steps per phase: phases are rounded to whole iterations of each point's agent); set "
+                "budget.steps_per_phase to a multiple of every point's iteration, or sweep other values"
+            )
 
 
 def check_spaces(config: RunConfig) -> None:

@@ -159,3 +159,21 @@ def test_swept_agent_options_share_one_board_as_configurations(tmp_path: Path) -
     (runs,) = by_experiment(find_runs(tmp_path)[0]).values()
     assert sorted(r.label for r in runs) == ["none[agent.learning_rate=0.0003]", "none[agent.learning_rate=0.001]"]
     assert {r.row_settings for r in runs} == {(("agent.learning_rate", 0.001),), (("agent.learning_rate", 0.0003),)}
+
+
+def test_a_tuning_run_without_a_score_is_refused_not_dropped(out: Path, capsys) -> None:
+    """A seed with no episode in a scored phase would leave its configuration judged on fewer seeds."""
+    run = out / "suite" / "ppo-short" / "dash-aaaa1111" / "seed_0"
+    episodes = pd.read_csv(run / "episodes.csv")
+    episodes[episodes["phase"] == 0].to_csv(run / "episodes.csv", index=False)
+    assert main(["table", "--out", str(out), "--select", "best", "--tune-seeds", "0-1", "--eval-seeds", "2-3"]) == 2
+    assert "dash[lam=0.1] seed 0 has no tuning score" in capsys.readouterr().err
+
+
+def test_a_board_of_swept_resets_says_why_it_has_no_reference(tmp_path: Path, capsys) -> None:
+    for lr in (0.001, 0.0003):
+        extra = {"agent_options": {"learning_rate": lr}, "swept_agent": ["learning_rate"], "method_tag": f"t{lr}"}
+        for method in ("none", "reset"):
+            write_run(tmp_path, method, 0, [10.0, 6.0], folder=f"{method}-t{lr}", **extra)
+    assert main(["table", "--out", str(tmp_path)]) == 0
+    assert "reset ran in 2 configurations" in capsys.readouterr().out

@@ -40,3 +40,31 @@ def test_a_budget_adapts_a_presets_agent_to_its_length() -> None:
     assert config.agent_options["learning_starts"] == 2048 and config.agent_options["learning_rate"] == 6.25e-5
     (paper,) = plan("atari", ["fire"], [0], "paper", {"suite.tasks": ["Breakout"]}, preset="fire_dqn")
     assert paper.agent_options["learning_starts"] == 20_000
+
+
+def test_later_options_are_left_out_of_stored_configs_at_their_neutral_default() -> None:
+    """Options added after run folders existed: at the value that behaves as before they are not stored (older
+    folders stay reusable); at any other value they are. The registry must hold the real defaults."""
+    from rlplastic import configs, interventions
+    from rlplastic.agents.dqn import DQNConfig
+    from rlplastic.envs.minatar import MinAtarVector
+    from rlplastic.run.overrides import keyword_defaults
+    from rlplastic.run.plan import LATER_DEFAULTS
+
+    assert LATER_DEFAULTS["env_options"] == {
+        "seaquest_stall_steps": keyword_defaults(MinAtarVector, skip=())["seaquest_stall_steps"]
+    }
+    assert LATER_DEFAULTS["agent_options"] == {"exploration_steps": configs.defaults(DQNConfig)["exploration_steps"]}
+    assert LATER_DEFAULTS["method_options.fire"] == {"scale": interventions.option_defaults("fire")["scale"]}
+    (plain,) = plan("cminatar", ["fire"], [0], "smoke", {}, agent="dqn")
+    stored = plain.to_json()
+    assert "seaquest_stall_steps" not in stored["env_options"] and "exploration_steps" not in stored["agent_options"]
+    assert "scale" not in stored["method_options"]["fire"] and "iters" in stored["method_options"]["fire"]
+    assert plain.env_options["seaquest_stall_steps"] == 0  # the run itself still has every option
+    (moved,) = plan("cminatar", ["fire"], [0], "smoke", {"fire.scale": "init"}, agent="dqn", preset="cchain_dqn")
+    stored = moved.to_json()
+    assert (
+        stored["env_options"]["seaquest_stall_steps"] == 1000
+        and stored["agent_options"]["exploration_steps"] == 110_000
+    )
+    assert stored["method_options"]["fire"]["scale"] == "init"

@@ -152,3 +152,25 @@ def test_bad_sweeps_are_one_line_and_exit_2(
     assert err.count("\n") == 1, err
     assert expected in err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_point_at_the_default_is_the_plain_run() -> None:
+    """A point equal to what the run would use anyway is that run: same folder, same stored configuration, so a
+    sweep around an untuned reference reuses it instead of training it twice."""
+    (plain_dash,) = plan("minatar", ["dash"], [0], "smoke", {})
+    at_default = plan("minatar", ["dash"], [0], "smoke", {}, sweep={"dash.lam": [0.1, 0.3]})[1]
+    assert at_default.method_options["dash"]["lam"] == 0.3 and at_default.relative_dir() == plain_dash.relative_dir()
+    assert at_default.to_json() == plain_dash.to_json()
+    (plain_none,) = plan("minatar", ["none"], [0], "smoke", {})
+    suite_lr = plain_none.agent_options["learning_rate"]
+    usual, other = plan("minatar", ["none"], [0], "smoke", {}, sweep={"agent.learning_rate": [suite_lr, 1e-3]})
+    assert usual.to_json() == plain_none.to_json() and usual.relative_dir() == plain_none.relative_dir()
+    assert other.swept_agent == ("learning_rate",) and group(other) == group(plain_none)
+
+
+def test_a_sweep_that_changes_the_schedule_is_refused_before_training(tmp_path: Path, capsys) -> None:
+    """PPO phases round to whole rollouts: num_steps 128 and 100 would give one board two phase lengths."""
+    args = ["--suite", "minatar", "--method", "fire", "--sweep", "agent.num_steps=128,100", "--out", str(tmp_path)]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert "the sweep gives one board two schedules" in err and err.count("\n") == 1
