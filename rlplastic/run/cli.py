@@ -303,11 +303,12 @@ def methods_to_run(arg: str, with_baselines: bool) -> list[str]:
 
 
 def summary_table(results: list[RunResult]) -> str:
-    lines = [f"{'method':16s} {'seed':>4s} {'status':8s} {'minutes':>7s} {'steps/s':>8s}  folder"]
+    width = max([16, *(len(r.config.label) for r in results)])
+    lines = [f"{'method':{width}s} {'seed':>4s} {'status':8s} {'minutes':>7s} {'steps/s':>8s}  folder"]
     for r in results:
         minutes = f"{r.seconds / 60:.1f}" if r.seconds else "-"
         rate = f"{r.steps_per_s:.0f}" if r.steps_per_s else "-"
-        lines.append(f"{r.config.method:16s} {r.config.seed:>4d} {r.status:8s} {minutes:>7s} {rate:>8s}  {r.dir}")
+        lines.append(f"{r.config.label:{width}s} {r.config.seed:>4d} {r.status:8s} {minutes:>7s} {rate:>8s}  {r.dir}")
         if r.error:
             lines.append(f"    error: {r.error}")
     return "\n".join(lines)

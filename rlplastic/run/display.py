@@ -41,7 +41,7 @@ class Display:
                 continue
             steps += min(state["step"], config.total_steps)
             ret = "" if state.get("ret") is None else f" ret {state['ret']:.1f}"
-            active.append(f"{config.method}/s{config.seed} {state['task']}{ret}")
+            active.append(f"{config.label}/s{config.seed} {state['task']}{ret}")
         return steps, done, active
 
     def refresh(self) -> None:

@@ -100,10 +100,11 @@ def _duration(seconds: float) -> str:
 
 def report(runs: list[Planned], speeds: dict[str, float], jobs: int, device: torch.device, threads: int) -> str:
     """The grid, its agent steps and the estimated wall time, as printed by ``--dry-run``."""
-    lines = [f"{'method':16s} {'seed':>4s} {'status':7s} {'agent steps':>13s}  folder"]
+    width = max([16, *(len(r.config.label) for r in runs)])
+    lines = [f"{'method':{width}s} {'seed':>4s} {'status':7s} {'agent steps':>13s}  folder"]
     for r in runs:
         folder = r.config.relative_dir()
-        lines.append(f"{r.config.method:16s} {r.config.seed:>4d} {r.status:7s} {r.steps_left:>13,}  {folder}")
+        lines.append(f"{r.config.label:{width}s} {r.config.seed:>4d} {r.status:7s} {r.steps_left:>13,}  {folder}")
     counts = {s: sum(r.status == s for r in runs) for s in ("train", "resume", "reuse")}
     total = sum(r.steps_left for r in runs)
     seconds = sum(r.steps_left / speeds[_key(r.config)] for r in runs if r.steps_left)

@@ -83,6 +83,16 @@ class RunConfig:
         method = self.method + (f"-{self.method_tag}" if self.method_tag else "")
         return Path(self.suite) / group / method / f"seed_{self.seed}"
 
+    @property
+    def label(self) -> str:
+        """The method with the options it sets off their defaults and its swept agent options, as the progress
+        and summary tables name a run (``dash[lam=0.1]``); the leaderboard's labels come from ``report.results``."""
+        given = _off_default(self.method_options)
+        flat = {f"{p}.{k}" if len(given) > 1 else k: v for p, o in given.items() for k, v in o.items()}
+        flat |= {f"agent.{k}": self.agent_options[k] for k in self.swept_agent}
+        shown = ", ".join(f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in flat.items())
+        return f"{self.method}[{shown}]" if shown else self.method
+
     def to_json(self) -> dict[str, Any]:
         """The stored identity; ``swept_agent`` only when set and ``LATER_DEFAULTS`` only off their neutral value,
         so folders made before them keep theirs."""
