@@ -111,7 +111,8 @@ def test_a_dry_run_lists_every_point(
     assert cli.main([*args, "--out", str(tmp_path / "out")]) == 0
     assert not (tmp_path / "out").exists()
     rows = [line.split() for line in capsys.readouterr().out.splitlines()]
-    folders = [row[-1] for row in rows if row[:1] in (["none"], ["reset"], ["dash"]) and row[2] == "train"]
+    named = ("none", "reset", "dash", "dash[lam=0.1]")  # the rows name each point by its label
+    folders = [row[-1] for row in rows if row[:1] and row[0] in named and row[2] == "train"]
     assert len(folders) == 8 and len(set(folders)) == 8
     assert len({f.split("/")[2] for f in folders if f.split("/")[2].startswith("dash")}) == 2
 
