@@ -24,7 +24,7 @@ import pandas as pd
 
 from rlplastic.envs.schedule import Phase, make_schedule
 from rlplastic.errors import UsageError
-from rlplastic.folders import CONFIG, DIAGNOSTICS, DONE, EPISODES
+from rlplastic.folders import CONFIG, DIAGNOSTICS, DONE, EPISODES, LATER_DEFAULTS
 
 SCORE_KINDS = ("atari_human", "dmc_max", "")
 NUMERICS = ("threads", "cpu_capability", "torch")
@@ -88,8 +88,9 @@ class Run:
     def settings(self, agent_keys: set[str]) -> dict[str, Any]:
         """The configuration's identity within its method: its method options (flat) plus the values of the
         agent options swept in its experiment folder (``agent.<option>``)."""
-        agent = self.config.get("agent_options", {})
-        own = _flat_options(self.config.get("method_options", {}))
+        agent = LATER_DEFAULTS["agent_options"] | self.config.get("agent_options", {})
+        stored = self.config.get("method_options", {})
+        own = _flat_options({p: LATER_DEFAULTS.get(f"method_options.{p}", {}) | o for p, o in stored.items()})
         return own | {f"agent.{k}": agent.get(k) for k in sorted(agent_keys)}
 
     @cached_property

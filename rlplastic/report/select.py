@@ -74,6 +74,8 @@ class Choice:
     settings: tuple[tuple[str, Any], ...]
     tried: int
     score: Interval
+    tied: tuple[str, ...] = ()
+    """Every configuration with the best score (ties are kept apart in the table, not hidden)."""
 
 
 def parse_seeds(text: str, flag: str) -> tuple[int, ...]:
@@ -167,8 +169,10 @@ def choose(runs: list[Run], protocol: Protocol, window: float) -> tuple[list[Cho
                 f"no configuration of {method} has a tuning score (no episode ended after phase 1); train a longer "
                 "budget"
             )
-        best = max(finite, key=lambda item: item[1].value)[0]  # max keeps the first of equals: sorted order
-        choices.append(Choice(method, best, by_label[best].row_settings, tried[method], dict(mine)[best]))
+        top = max(iv.value for _, iv in finite)
+        tied = tuple(label for label, iv in finite if iv.value == top)
+        best = tied[0]  # equal scores: the first label in sorted order (the plain one, where it ties)
+        choices.append(Choice(method, best, by_label[best].row_settings, tried[method], dict(mine)[best], tied))
         for label, iv in mine:
             settings = json.dumps(dict(by_label[label].row_settings), sort_keys=True)
             rows.append(
@@ -183,10 +187,13 @@ def evaluation_runs(runs: list[Run], choices: list[Choice], protocol: Protocol) 
     out = []
     for choice in choices:
         mine = [r for r in runs if r.label == choice.label and r.seed in protocol.evaluate]
-        if not mine:
+        missing = sorted(set(protocol.evaluate) - {r.seed for r in mine})
+        if missing:
+            who = choice.label if choice.label == choice.method else f"{choice.label} (chosen for {choice.method})"
             raise UsageError(
-                f"{choice.label} (chosen for {choice.method}) has no finished run of the evaluation seeds "
-                f"{format_seeds(protocol.evaluate)}; train them with --first-seed/--seeds and the same --sweep"
+                f"{who} has no finished run of evaluation seed(s) {format_seeds(missing)}; every number must rest on "
+                "every evaluation seed: train them with --first-seed/--seeds (and the same --sweep), or drop them "
+                "from --eval-seeds"
             )
         out += [dataclasses.replace(r, row_label=choice.method) for r in mine]
     return out
@@ -211,6 +218,14 @@ def markdown(choices: list[Choice], protocol: Protocol, left_out: set[int]) -> l
         iv = c.score
         ci = f"[{iv.low:.3f}, {iv.high:.3f}]" if np.isfinite(iv.low) else "[no interval: n=1]"
         lines.append(f"| {c.method} | {c.tried} | {_settings_text(c.settings)} | {iv.value:.3f} {ci} (n={iv.n}) |")
+    ties = [c for c in choices if len(c.tied) > 1]
+    if ties:
+        lines += [
+            "",
+            "**Tied tuning scores** (the first label in sorted order is kept): "
+            + "; ".join(f"{c.method}: {', '.join(c.tied)}" for c in ties)
+            + ". Equal scores usually mean runs that behaved alike (e.g. a policy that has not left uniform).",
+        ]
     if len({c.tried for c in choices if c.method not in BASELINES or c.tried > 1}) > 1:
         lines += ["", "**Unequal tuning budgets** (--allow-unequal-tuning): compare methods with care."]
     if protocol.one_seed:

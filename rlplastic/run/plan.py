@@ -20,6 +20,7 @@ from rlplastic.envs import Phase, make_schedule
 from rlplastic.envs.seeding import check_limits
 from rlplastic.envs.spec import spaces_mismatch
 from rlplastic.errors import UsageError
+from rlplastic.folders import LATER_DEFAULTS
 from rlplastic.metrics.diagnose import DiagnosticsConfig
 from rlplastic.metrics.scores import atari_reference
 from rlplastic.run import sweep as sweeps
@@ -28,15 +29,6 @@ from rlplastic.suites import BUDGET_KEYS, Budget, Preset, Suite, SuiteError, loa
 
 DIAGNOSTIC_DEFAULTS = dataclasses.asdict(DiagnosticsConfig())
 RUN_SECTIONS = ("suite", "budget", "env", "agent", "diagnostics")
-LATER_DEFAULTS: dict[str, dict[str, Any]] = {
-    "env_options": {"seaquest_stall_steps": 0},
-    "agent_options": {"exploration_steps": 0},
-    "method_options.fire": {"scale": "paper"},
-}
-"""Options added after run folders existed, each with the value that behaves as before it existed. A stored
-configuration leaves such an option out at that value, so older folders (which lack it) stay reusable and share
-boards with new ones; at any other value it is stored, and an older folder is rightly another configuration.
-A new option with a neutral default belongs here (``tests/run/test_plan.py`` checks the values are defaults)."""
 # Agent steps in one run, at most: years of training at this benchmark's thousands of steps/s (the paper budgets
 # are 10^7 to 10^8). A typo's 10^20 is refused before it trains; seeding.check_limits bounds phases, not steps.
 MAX_TOTAL_STEPS = 10**12

@@ -112,10 +112,16 @@ def swept_agent(point: dict[str, Any]) -> tuple[str, ...]:
 
 
 def describe(sweep: Sweep, counts: dict[str, int]) -> str:
-    """``sweep dash.lam=0.1,0.3 (2 points)`` for the "N runs" line; ``counts``: points per swept method."""
-    grid = " x ".join(f"{k}={','.join(json.dumps(v) for v in values)}" for k, values in sweep.items())
+    """``sweep: dash lam=0.1,0.3 (2 points)`` for the "N runs" line, one entry per method with points, so method
+    keys never read as a grid with each other; ``counts``: points per method."""
     swept = {m: n for m, n in counts.items() if n > 1}
-    if len(set(swept.values())) <= 1:
-        n = max(swept.values(), default=1)
-        return f"sweep {grid} ({n} point{'s' if n > 1 else ''})"
-    return f"sweep {grid} (points: {', '.join(f'{m} {n}' for m, n in swept.items())})"
+    parts = []
+    for method, n in swept.items():
+        keys = relevant(sweep, method.split("+"))
+        values = ", ".join(f"{k}={','.join(_text(v) for v in vs)}" for k, vs in keys.items())
+        parts.append(f"{method} {values} ({n} points)")
+    return "sweep: " + "; ".join(parts) if parts else "sweep: no method has more than one point"
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)

@@ -97,7 +97,8 @@ def test_sensitivity_plot_is_written(out: Path) -> None:
         (["--tune-seeds", "0", "--eval-seeds", "2-3"], "is one seed"),
         (["--tune-seeds", "0-1"], "--select best needs --eval-seeds"),
         (["--tune-seeds", "0-x", "--eval-seeds", "2"], "write seeds as 0-2,5"),
-        (["--tune-seeds", "0-1", "--eval-seeds", "4"], "has no finished run of the evaluation seeds 4"),
+        (["--tune-seeds", "0-1", "--eval-seeds", "4"], "none has no finished run of evaluation seed(s) 4"),
+        (["--tune-seeds", "0-1", "--eval-seeds", "2-4"], "has no finished run of evaluation seed(s) 4; every number"),
         (["--tune-seeds", "0-2", "--eval-seeds", "3"], "has no finished run of tuning seed(s) 2"),
     ],
 )
@@ -177,3 +178,18 @@ def test_a_board_of_swept_resets_says_why_it_has_no_reference(tmp_path: Path, ca
             write_run(tmp_path, method, 0, [10.0, 6.0], folder=f"{method}-t{lr}", **extra)
     assert main(["table", "--out", str(tmp_path)]) == 0
     assert "reset ran in 2 configurations" in capsys.readouterr().out
+
+
+def test_ties_are_said_and_the_first_label_kept(tmp_path: Path, capsys) -> None:
+    for seed in range(3):
+        write_run(tmp_path, "none", seed, [10.0, 6.0])
+        write_run(tmp_path, "reset", seed, [10.0, 10.0])
+        for lam, tag in ((0.1, "aaaa1111"), (0.3, "bbbb2222")):  # one method name and seed: the same episodes
+            options = {"method_options": {"dash": {"lam": lam}}, "method_tag": tag}
+            write_run(tmp_path, "dash", seed, [10.0, 8.0], folder=f"dash-{tag}", **options)
+    assert main(["table", "--out", str(tmp_path), "--select", "best", "--tune-seeds", "0-1", "--eval-seeds", "2"]) == 0
+    text = capsys.readouterr().out
+    assert (
+        "**Tied tuning scores** (the first label in sorted order is kept): dash: dash[lam=0.1], dash[lam=0.3]" in text
+    )
+    assert "| dash | 2 | lam=0.1 |" in text

@@ -48,8 +48,8 @@ def test_later_options_are_left_out_of_stored_configs_at_their_neutral_default()
     from rlplastic import configs, interventions
     from rlplastic.agents.dqn import DQNConfig
     from rlplastic.envs.minatar import MinAtarVector
+    from rlplastic.folders import LATER_DEFAULTS
     from rlplastic.run.overrides import keyword_defaults
-    from rlplastic.run.plan import LATER_DEFAULTS
 
     assert LATER_DEFAULTS["env_options"] == {
         "seaquest_stall_steps": keyword_defaults(MinAtarVector, skip=())["seaquest_stall_steps"]

@@ -96,10 +96,14 @@ def test_points_and_description() -> None:
     grid = {"dash.lam": [0.1, 0.3], "fire.iters": [5, 10, 20]}
     assert sweep.points(grid, ["none"]) == [{}]
     assert sweep.points(grid, ["lnwd", "dash"]) == [{"dash.lam": 0.1}, {"dash.lam": 0.3}]
-    assert sweep.describe({"dash.lam": [0.1, 0.3]}, {"none": 1, "dash": 2}) == "sweep dash.lam=0.1,0.3 (2 points)"
-    assert (
-        sweep.describe(grid, {"dash": 2, "fire": 3})
-        == "sweep dash.lam=0.1,0.3 x fire.iters=5,10,20 (points: dash 2, fire 3)"
+    assert sweep.describe({"dash.lam": [0.1, 0.3]}, {"none": 1, "dash": 2}) == "sweep: dash dash.lam=0.1,0.3 (2 points)"
+    scale = {"fire.scale": ["paper", "init"], "agent.learning_rate": [1e-3, 5e-4]}
+    assert sweep.describe(scale, {"none": 2, "fire": 4}) == (
+        "sweep: none agent.learning_rate=0.001,0.0005 (2 points); "
+        "fire fire.scale=paper,init, agent.learning_rate=0.001,0.0005 (4 points)"
+    )
+    assert sweep.describe(grid, {"dash": 2, "fire": 3}) == (
+        "sweep: dash dash.lam=0.1,0.3 (2 points); fire fire.iters=5,10,20 (3 points)"
     )
 
 
