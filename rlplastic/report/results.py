@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -302,5 +303,14 @@ def _label(
     shown = tuple((k, mine.get(k)) for k in keys)
     if len(variants) == 1 or key in plain:
         return method, shown if len(variants) > 1 else ()
-    text = (f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in shown)
-    return f"{method}[{', '.join(text)}]", shown
+    return f"{method}[{settings_text(shown)}]", shown
+
+
+def value_text(value: Any) -> str:
+    """An option's value as a label shows it: strings bare, everything else as JSON (``0.1``, ``true``)."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def settings_text(settings: Iterable[tuple[str, Any]]) -> str:
+    """``(("lam", 0.1), ("scale", "init"))`` -> ``lam=0.1, scale=init``: one spelling in every table and label."""
+    return ", ".join(f"{k}={value_text(v)}" for k, v in settings)

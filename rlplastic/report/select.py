@@ -34,7 +34,7 @@ from rlplastic.errors import UsageError
 from rlplastic.metrics.aggregate import Interval, mean_interval
 from rlplastic.metrics.visits import visit_scores
 from rlplastic.report.leaderboard import BASELINES, method_order
-from rlplastic.report.results import Run
+from rlplastic.report.results import Run, settings_text
 
 SCORE = (
     "mean end-of-phase score over the phases after the first, each task divided by the mean |end score| of all "
@@ -199,10 +199,6 @@ def evaluation_runs(runs: list[Run], choices: list[Choice], protocol: Protocol) 
     return out
 
 
-def _settings_text(settings: tuple[tuple[str, Any], ...]) -> str:
-    return ", ".join(f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in settings) or "(one configuration)"
-
-
 def markdown(choices: list[Choice], protocol: Protocol, left_out: set[int]) -> list[str]:
     """The protocol in one sentence and the selection table, for the top of the selected leaderboard."""
     lines = [
@@ -217,7 +213,8 @@ def markdown(choices: list[Choice], protocol: Protocol, left_out: set[int]) -> l
     for c in choices:
         iv = c.score
         ci = f"[{iv.low:.3f}, {iv.high:.3f}]" if np.isfinite(iv.low) else "[no interval: n=1]"
-        lines.append(f"| {c.method} | {c.tried} | {_settings_text(c.settings)} | {iv.value:.3f} {ci} (n={iv.n}) |")
+        chosen = settings_text(c.settings) or "(one configuration)"
+        lines.append(f"| {c.method} | {c.tried} | {chosen} | {iv.value:.3f} {ci} (n={iv.n}) |")
     ties = [c for c in choices if len(c.tied) > 1]
     if ties:
         lines += [

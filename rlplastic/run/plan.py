@@ -23,6 +23,7 @@ from rlplastic.errors import UsageError
 from rlplastic.folders import LATER_DEFAULTS
 from rlplastic.metrics.diagnose import DiagnosticsConfig
 from rlplastic.metrics.scores import atari_reference
+from rlplastic.report.results import settings_text
 from rlplastic.run import sweep as sweeps
 from rlplastic.run.overrides import by_section, check_section, keyword_defaults
 from rlplastic.suites import BUDGET_KEYS, Budget, Preset, Suite, SuiteError, load_suite
@@ -82,8 +83,7 @@ class RunConfig:
         given = _off_default(self.method_options)
         flat = {f"{p}.{k}" if len(given) > 1 else k: v for p, o in given.items() for k, v in o.items()}
         flat |= {f"agent.{k}": self.agent_options[k] for k in self.swept_agent}
-        shown = ", ".join(f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in flat.items())
-        return f"{self.method}[{shown}]" if shown else self.method
+        return f"{self.method}[{settings_text(flat.items())}]" if flat else self.method
 
     def to_json(self) -> dict[str, Any]:
         """The stored identity; ``swept_agent`` only when set and ``LATER_DEFAULTS`` only off their neutral value,

@@ -10,10 +10,10 @@ board compares methods within one schedule and environment.
 from __future__ import annotations
 
 import itertools
-import json
 from typing import Any
 
 from rlplastic.errors import UsageError
+from rlplastic.report.results import value_text
 from rlplastic.run.overrides import check_section, parse_value
 
 AGENT = "agent"
@@ -118,10 +118,6 @@ def describe(sweep: Sweep, counts: dict[str, int]) -> str:
     parts = []
     for method, n in swept.items():
         keys = relevant(sweep, method.split("+"))
-        values = ", ".join(f"{k}={','.join(_text(v) for v in vs)}" for k, vs in keys.items())
+        values = ", ".join(f"{k}={','.join(value_text(v) for v in vs)}" for k, vs in keys.items())
         parts.append(f"{method} {values} ({n} points)")
     return "sweep: " + "; ".join(parts) if parts else "sweep: no method has more than one point"
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
