@@ -91,7 +91,7 @@ class Run:
         agent options swept in its experiment folder (``agent.<option>``)."""
         agent = LATER_DEFAULTS["agent_options"] | self.config.get("agent_options", {})
         stored = self.config.get("method_options", {})
-        own = _flat_options({p: LATER_DEFAULTS.get(f"method_options.{p}", {}) | o for p, o in stored.items()})
+        own = flat_options({p: LATER_DEFAULTS.get(f"method_options.{p}", {}) | o for p, o in stored.items()})
         return own | {f"agent.{k}": agent.get(k) for k in sorted(agent_keys)}
 
     @cached_property
@@ -286,7 +286,7 @@ def labels(runs: list[Run]) -> list[Run]:
     return out
 
 
-def _flat_options(options: dict[str, Any]) -> dict[str, Any]:
+def flat_options(options: dict[str, Any]) -> dict[str, Any]:
     """``{part: {key: value}}`` as ``{key: value}`` for a single method, ``{part.key: value}`` for a composite."""
     if len(options) == 1:
         return dict(next(iter(options.values())))

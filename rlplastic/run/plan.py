@@ -23,7 +23,7 @@ from rlplastic.errors import UsageError
 from rlplastic.folders import LATER_DEFAULTS
 from rlplastic.metrics.diagnose import DiagnosticsConfig
 from rlplastic.metrics.scores import atari_reference
-from rlplastic.report.results import settings_text
+from rlplastic.report.results import flat_options, settings_text
 from rlplastic.run import sweep as sweeps
 from rlplastic.run.overrides import by_section, check_section, keyword_defaults
 from rlplastic.suites import BUDGET_KEYS, Budget, Preset, Suite, SuiteError, load_suite
@@ -80,8 +80,7 @@ class RunConfig:
     def label(self) -> str:
         """The method with the options it sets off their defaults and its swept agent options, as the progress
         and summary tables name a run (``dash[lam=0.1]``); the leaderboard's labels come from ``report.results``."""
-        given = _off_default(self.method_options)
-        flat = {f"{p}.{k}" if len(given) > 1 else k: v for p, o in given.items() for k, v in o.items()}
+        flat = flat_options(_off_default(self.method_options))
         flat |= {f"agent.{k}": self.agent_options[k] for k in self.swept_agent}
         return f"{self.method}[{settings_text(flat.items())}]" if flat else self.method
 
@@ -248,7 +247,7 @@ def resolve(
     variants = _check_tasks(suite, tasks, _env_defaults(suite))
     _check_env_overrides(suite, tasks, run["env"])
     agent_options = _agent_options(suite, budget, agent_name, preset_agent, run["agent"])
-    unswept = _agent_options(suite, budget, agent_name, preset_agent, _without(run["agent"], swept))
+    unswept = _agent_options(suite, budget, agent_name, preset_agent, _without(run["agent"], swept)) if swept else {}
     moved = tuple(k for k in swept if agent_options[k] != unswept[k])  # a point at the usual value: a plain run
     iteration = _agent_config(agent_name, agent_options).iteration_steps
     steps, cycles = _budget(run["budget"], b, iteration, len(tasks))
@@ -297,7 +296,8 @@ def resolve(
 def _off_default(given: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """The method options given away from their defaults: an option set to its default is the default
     configuration, so it shares the untagged folder (a sweep point at the default reuses the untuned run)."""
-    return {p: {k: v for k, v in o.items() if v != interventions.option_defaults(p).get(k)} for p, o in given.items()}
+    defaults = {p: interventions.option_defaults(p) for p in given}
+    return {p: {k: v for k, v in o.items() if v != defaults[p].get(k)} for p, o in given.items()}
 
 
 def _without(values: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
