@@ -50,11 +50,13 @@ def new_learner(hooks=None, agent: str = "ppo", suite: str = "minatar", **option
     from rlplastic import agents, configs
     from rlplastic.envs import make_env
     from rlplastic.envs.seeding import env_seeds
+    from rlplastic.run.plan import suite_table
     from rlplastic.suites import load_suite
 
     loaded = load_suite(suite)
     defaults = configs.defaults(agents.config_class(agent))  # all a plug-in agent without a suite table has
-    opts = defaults | loaded.agents.get(agent, {}) | TINY.get(agent, {}) | options
+    table = suite_table(loaded, agent)  # sb3_ppo reads [agents.ppo]
+    opts = defaults | loaded.agents.get(table, {}) | TINY.get(table, {}) | options
     env = make_env(loaded.env, FIRST_TASK[suite], env_seeds(0, 0, opts["num_envs"]), loaded.env_options)
     learner = agents.make(agent, opts, agents.env_spec(env), seed=0, hooks=hooks)
     if hooks is not None and hasattr(hooks, "attach"):
@@ -68,7 +70,7 @@ def trained_learner(hooks=None, agent: str = "ppo", iterations: int = 2, suite: 
     from rlplastic.agents.learner import train
 
     learner, env = new_learner(hooks, agent, suite, **options)
-    if agent in ("dqn", "sac"):
+    if agent in ("dqn", "sac", "sb3_dqn", "sb3_sac"):
         iterations = max(iterations, 64)  # past learning_starts
     train(learner, env, iterations, hooks)
     env.close()

@@ -23,6 +23,7 @@ Named presets live in the suite files: the FIRE paper's DQN (arXiv 2602.08040: l
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,6 +96,24 @@ class DQNConfig(OffPolicyConfig):
         checks.counts("agent", checks.fields(self, "exploration_steps"), minimum=0)
 
 
+def dqn_optimizer(cfg: DQNConfig, params: Iterable[nn.Parameter], weight_decay: float) -> torch.optim.Optimizer:
+    """Adam (AdamW with weight decay), or centred RMSprop as Young & Tian's MinAtar DQN uses."""
+    if cfg.optimizer == "rmsprop":
+        return CenteredRMSprop(
+            params, lr=cfg.learning_rate, alpha=cfg.rmsprop_alpha, eps=cfg.eps, weight_decay=weight_decay
+        )
+    return adam(params, cfg.learning_rate, cfg.eps, weight_decay)
+
+
+def epsilon(cfg: DQNConfig, step: int, phase: tuple[int, int], run: tuple[int, int]) -> float:
+    """The exploration rate at agent ``step``: linear from ``start_e`` to ``end_e`` over the phase or the run
+    (``epsilon_schedule``; ``phase`` and ``run`` are (first step, length)), then ``end_e``."""
+    start, length = phase if cfg.epsilon_schedule == "phase" else run
+    duration = float(cfg.exploration_steps) or max(cfg.exploration_fraction * length, 1.0)
+    slope = (cfg.end_e - cfg.start_e) / duration
+    return max(cfg.end_e, cfg.start_e + slope * (step - start))
+
+
 class DQN(OffPolicyLearner):
     """A DQN learner implementing the Learner seam; one network ``q`` with a target network."""
 
@@ -121,19 +140,11 @@ class DQN(OffPolicyLearner):
         return QNetwork(self.arch, self.obs_shape, self.num_actions)
 
     def _make_optimizer(self) -> torch.optim.Optimizer:
-        cfg, wd = self.cfg, self.optimizer_options["weight_decay"]
-        params = self.net.parameters()
-        if cfg.optimizer == "rmsprop":  # Young & Tian's MinAtar DQN: centred RMSprop
-            return CenteredRMSprop(params, lr=cfg.learning_rate, alpha=cfg.rmsprop_alpha, eps=cfg.eps, weight_decay=wd)
-        return adam(params, cfg.learning_rate, cfg.eps, wd)
+        return dqn_optimizer(self.cfg, self.net.parameters(), self.optimizer_options["weight_decay"])
 
     # --- acting -----------------------------------------------------------------------------------
     def epsilon(self) -> float:
-        cfg = self.cfg
-        start, length = (self._phase_start, self._phase_steps) if cfg.epsilon_schedule == "phase" else self._run
-        duration = float(cfg.exploration_steps) or max(cfg.exploration_fraction * length, 1.0)
-        slope = (cfg.end_e - cfg.start_e) / duration
-        return max(cfg.end_e, cfg.start_e + slope * (self.global_step - start))
+        return epsilon(self.cfg, self.global_step, (self._phase_start, self._phase_steps), self._run)
 
     def _act(self, obs: np.ndarray, epsilon: float) -> np.ndarray:
         with torch.inference_mode():

@@ -18,9 +18,11 @@ from rlplastic.agents.dqn import DQN
 from rlplastic.agents.learner import Learner
 from rlplastic.agents.ppo import PPO
 from rlplastic.agents.sac import SAC
+from rlplastic.agents.sb3.dqn import SB3DQNLearner
+from rlplastic.agents.sb3.ppo import SB3PPOLearner
 
 ENTRY_POINT_GROUP = "rlplastic.agents"
-BUILTINS: dict[str, type] = {"ppo": PPO, "dqn": DQN, "sac": SAC}
+BUILTINS: dict[str, type] = {"ppo": PPO, "dqn": DQN, "sac": SAC, "sb3_ppo": SB3PPOLearner, "sb3_dqn": SB3DQNLearner}
 ACTION_KINDS = ("discrete", "continuous")  # the values of ActionSpec.kind
 CONFIG_FIELDS = ("num_envs",)  # read by the runner (env seeds) and by planning (seed limits)
 SEAM = tuple(name for name, value in vars(Learner).items() if callable(value) and not name.startswith("_"))

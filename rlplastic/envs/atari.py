@@ -70,6 +70,7 @@ class AtariVector:
 
     def reset(self) -> np.ndarray:
         obs, _ = self._env.reset(seed=self._seeds)
+        self._tracker = EpisodeTracker(self.num_envs)  # a reset starts every episode afresh
         return obs
 
     def step(self, actions: np.ndarray) -> StepResult:

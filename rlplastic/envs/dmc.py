@@ -79,6 +79,7 @@ class DMCVector:
         return np.concatenate([np.asarray(observation[k], dtype=np.float32).ravel() for k in self._keys])
 
     def reset(self) -> np.ndarray:
+        self._tracker = EpisodeTracker(self.num_envs)  # a reset starts every episode afresh
         return np.stack([self._flat(env.reset().observation) for env in self._envs])
 
     def step(self, actions: np.ndarray) -> StepResult:

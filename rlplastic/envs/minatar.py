@@ -76,6 +76,7 @@ class MinAtarVector:
             self._write_obs(i)
         self._steps[:] = 0
         self._points[:] = 0.0
+        self._tracker = EpisodeTracker(self.num_envs)  # a reset starts every episode afresh
         return self._obs.copy()
 
     def step(self, actions: np.ndarray) -> StepResult:

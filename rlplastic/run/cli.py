@@ -211,7 +211,8 @@ def describe(name: str) -> str:
     parts = []
     if name in agents.available():
         cls = agents.available()[name]
-        head = f"agent {name}: {_about(cls)} (--set agent.OPTION=VALUE, or the suite's [agents.{name}] table)"
+        table = getattr(cls, "SUITE_TABLE", name)  # SB3's agents read our agents' tables
+        head = f"agent {name}: {_about(cls)} (--set agent.OPTION=VALUE, or the suite's [agents.{table}] table)"
         parts.append("\n".join([head, *configs.describe(cls.Config)]))
     if name in interventions.available():
         cls = interventions.available()[name]

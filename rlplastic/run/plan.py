@@ -193,6 +193,14 @@ def choose_agent(suite: Suite, agent: str | None, preset: str | None) -> tuple[s
     return name, chosen
 
 
+def suite_table(suite: Suite, agent: str) -> str:
+    """The ``[agents.X]`` table an agent reads: its own, else the one its class names (``SUITE_TABLE``: SB3's PPO
+    reads ``[agents.ppo]``, so both train with the same hyper-parameters)."""
+    if agent in suite.agents:
+        return agent
+    return getattr(agents.available()[agent], "SUITE_TABLE", agent)
+
+
 def _agent_options(
     suite: Suite, budget: str, agent: str, preset: dict[str, Any], given: dict[str, Any]
 ) -> dict[str, Any]:
@@ -200,10 +208,11 @@ def _agent_options(
     The budget comes after the preset: it adapts any protocol to its length (a smoke budget's warm-up)."""
     defaults = configs.defaults(agents.config_class(agent))
     options = dict(defaults)
+    table = suite_table(suite, agent)
     for where, values in (
-        (f"{suite.source} [agents.{agent}]", suite.agents.get(agent, {})),
+        (f"{suite.source} [agents.{table}]", suite.agents.get(table, {})),
         ("the preset", preset),
-        (f"{suite.source} [budgets.{budget}.agents.{agent}]", suite.budgets[budget].agents.get(agent, {})),
+        (f"{suite.source} [budgets.{budget}.agents.{table}]", suite.budgets[budget].agents.get(table, {})),
     ):
         unknown = sorted(set(values) - set(defaults))
         if unknown:

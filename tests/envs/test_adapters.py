@@ -45,3 +45,22 @@ def test_truncation_is_reported_apart_from_termination_with_the_final_observatio
     assert result.final_obs.any() and not np.array_equal(result.final_obs, result.obs)  # the cars moved on
     assert not np.array_equal(result.final_obs, obs)
     env.close()
+
+
+@pytest.mark.parametrize("kind,task", [("minatar", "Freeway"), ("dmc", "walker-stand")])
+def test_a_reset_starts_the_episode_statistics_afresh(kind: str, task: str) -> None:
+    """Steps taken before a reset belong to no episode: the next one's length counts from the reset."""
+    suite = load_suite("minatar" if kind == "minatar" else "walker")
+    options = suite.env_options | ({"max_episode_steps": 5} if kind == "minatar" else {})
+    env = make_env(kind, task, env_seeds(0, 0, 1), options)
+    actions = np.zeros((1, env.action_spec.dim), np.float32) if kind == "dmc" else np.zeros(1, np.int64)
+    env.reset()
+    for _ in range(3):
+        env.step(actions)
+    env.reset()
+    steps, lengths = 0, []
+    while not lengths:
+        lengths = [e.length for e in env.step(actions).episodes]
+        steps += 1
+    assert lengths == [steps]
+    env.close()

@@ -39,6 +39,8 @@ CASES = {
     "a2c-plugin": ("a2c", "minatar", "SpaceInvaders"),  # an out-of-tree agent (tests/agents/plugin_a2c)
     "sac-simba": ("sac", "walker", "walker-walk"),
     "ppo-gaussian-simba": ("ppo", "walker", "walker-walk"),
+    "sb3_ppo": ("sb3_ppo", "minatar", "SpaceInvaders"),  # SB3's own PPO through its policy views (agents/sb3)
+    "sb3_dqn": ("sb3_dqn", "minatar", "SpaceInvaders"),
 }
 # agent options of a case: the SimBa residual torso (rlplastic/agents/networks.py), whose units sit in its blocks
 CASE_OPTIONS = {"sac-simba": {"encoder": "simba"}, "ppo-gaussian-simba": {"encoder": "simba"}}

@@ -25,7 +25,13 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 pytestmark = pytest.mark.slow
 
-SUITES = {"ppo": ["--suite", "minatar"], "dqn": ["--suite", "minatar", "--agent", "dqn"], "sac": ["--suite", "walker"]}
+SUITES = {
+    "ppo": ["--suite", "minatar"],
+    "dqn": ["--suite", "minatar", "--agent", "dqn"],
+    "sac": ["--suite", "walker"],
+    "sb3_ppo": ["--suite", "minatar", "--agent", "sb3_ppo"],  # SB3's own PPO (agents/sb3), numpy's RNG included
+    "sb3_dqn": ["--suite", "minatar", "--agent", "sb3_dqn"],  # SB3's DQN: its replay buffer in the checkpoints
+}
 SETTINGS = {
     "ppo": {
         "agent.num_envs": 4,
@@ -42,6 +48,22 @@ SETTINGS = {
         "agent.log_interval": 100,
         "budget.steps_per_phase": 800,
         "diagnostics.every": 300,
+    },
+    "sb3_ppo": {
+        "agent.num_envs": 4,
+        "agent.num_steps": 32,
+        "agent.num_minibatches": 2,
+        "agent.update_epochs": 1,
+        "budget.steps_per_phase": 1024,
+        "diagnostics.every": 256,
+    },
+    "sb3_dqn": {  # SB3's per-step overhead: a shorter schedule than dqn's
+        "agent.learning_starts": 100,
+        "agent.batch_size": 16,
+        "agent.buffer_size": 2000,
+        "agent.log_interval": 100,
+        "budget.steps_per_phase": 400,
+        "diagnostics.every": 200,
     },
     "sac": {
         "agent.learning_starts": 100,
@@ -106,7 +128,7 @@ def scalars(run: Path) -> dict[str, list[tuple[int, float]]]:
     }
 
 
-@pytest.mark.parametrize("agent", ["ppo", "dqn", "sac"])
+@pytest.mark.parametrize("agent", ["ppo", "dqn", "sac", "sb3_ppo", "sb3_dqn"])
 def test_sigkill_anywhere_then_rerun_gives_the_uninterrupted_records(agent: str, tmp_path: Path) -> None:
     whole, crashed = tmp_path / "whole", tmp_path / "crashed"
     assert run_until(command(agent, whole), whole, None) == 0

@@ -1,0 +1,225 @@
+"""stable-baselines3's own DQN (``stable_baselines3.DQN``: its epsilon-greedy collection, replay buffer, target
+updates and ``train()`` unmodified) as agent ``sb3_dqn``, behind our Learner seam.
+
+It reads our ``dqn``'s options (``SB3DQNConfig`` extends ``DQNConfig``) from the suite's ``[agents.dqn]`` table.
+The Q-network is our encoder as SB3's features extractor with ``net_arch=[]`` (one linear head), as our DQN's.
+Mapping: ``train_frequency`` -> ``train_freq`` (vector steps), ``gradient_steps``, ``learning_starts``,
+``batch_size``, ``buffer_size``, ``gamma``, ``tau``, ``target_network_frequency`` -> ``target_update_interval``;
+the optimiser is our DQN's (``dqn_optimizer``: Adam or centred RMSprop, SB3 steps it through the policy), and
+SB3's exploration schedule is replaced by our DQN's ``epsilon`` (per phase or per run), so only SB3's own
+algorithm differs from ours.
+
+SB3 differs from our ``dqn`` by design (kept: this agent is SB3's DQN):
+- the loss is always Huber (``agent.loss`` must be ``huber``) and gradients are clipped to ``max_grad_norm``
+  (SB3's default 10; ours does not clip);
+- epsilon-greedy draws once per vector step: all envs explore together, or none;
+- a switch leaves the replay buffer as SB3 keeps it: each stored transition has its own next observation, so a
+  running episode's last transition of a task bootstraps from that task's next state.
+Not supported: Double DQN (``double``), bf16 ``precision``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from stable_baselines3 import DQN as SB3DQN
+from stable_baselines3.common.type_aliases import TrainFreq, TrainFrequencyUnit
+from torch import nn
+
+from rlplastic import checks
+from rlplastic.agents.dqn import DQNConfig, dqn_optimizer, epsilon
+from rlplastic.agents.learner import Batch, EpisodeCallback, frozen_copy
+from rlplastic.agents.networks import ArchSpec
+from rlplastic.agents.sb3.learner import SB3Learner
+from rlplastic.agents.sb3.networks import EncoderExtractor, PolicyView
+from rlplastic.envs.spec import VectorEnv
+
+REPLAY = ("observations", "next_observations", "actions", "rewards", "dones", "timeouts")
+
+
+@dataclass(frozen=True)
+class SB3DQNConfig(DQNConfig):
+    """Our DQN's options read by SB3's DQN, plus SB3's gradient clip."""
+
+    max_grad_norm: float = 10.0
+    """SB3's gradient-norm clip of the Q-network (its default)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        checks.positive("agent", checks.fields(self, "max_grad_norm"))
+        if self.loss != "huber":
+            raise ValueError("agent.loss: SB3's DQN has only the Huber loss; set agent.loss=huber")
+        if self.double:
+            raise ValueError("agent.double: SB3's DQN is not Double DQN; set agent.double=false")
+
+
+class SB3DQNLearner(SB3Learner):
+    """SB3's DQN; one iteration is ``train_frequency`` vector steps of its collection, then its ``train()``."""
+
+    Config = SB3DQNConfig
+    ACTION_KINDS: ClassVar[tuple[str, ...]] = ("discrete",)
+    LAST_STEPPED: ClassVar[str] = "q"
+    SUITE_TABLE: ClassVar[str] = "dqn"
+
+    def _arch(self) -> ArchSpec:
+        cfg = self.cfg
+        return ArchSpec(encoder=cfg.encoder, obs_scale=cfg.obs_scale, init=cfg.init)
+
+    def _make_model(self, seed: int) -> SB3DQN:
+        cfg = self.cfg
+        model = SB3DQN(
+            "CnnPolicy" if len(self.spec.obs_shape) == 3 else "MlpPolicy",
+            self.placeholder,
+            learning_rate=cfg.learning_rate,
+            buffer_size=cfg.buffer_size,
+            learning_starts=cfg.learning_starts,
+            batch_size=cfg.batch_size,
+            tau=cfg.tau,
+            gamma=cfg.gamma,
+            train_freq=cfg.train_frequency,
+            gradient_steps=cfg.gradient_steps,
+            target_update_interval=cfg.target_network_frequency,
+            max_grad_norm=cfg.max_grad_norm,
+            policy_kwargs={
+                "features_extractor_class": EncoderExtractor,
+                "features_extractor_kwargs": {"arch": self.arch},
+                "net_arch": [],
+                "normalize_images": False,
+            },
+            seed=seed,
+            device=self.device,
+        )
+        model.exploration_schedule = lambda progress_remaining: self.epsilon()
+        self._phase = (0, 1)
+        return model
+
+    def epsilon(self) -> float:
+        return epsilon(self.cfg, self.global_step, self._phase, self._run)
+
+    def _views(self, policy: nn.Module) -> tuple[dict[str, nn.Module], dict[str, nn.Module]]:
+        return {"q": _q_view(policy.q_net)}, {"q": _q_view(policy.q_net_target)}
+
+    def _optimizer_owners(self) -> dict[str, tuple[nn.Module, tuple[str, ...]]]:
+        return {"policy": (self.model.policy, ("q",))}
+
+    def _optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"q": dqn_optimizer(self.cfg, self.networks["q"].parameters(), self.optimizer_options["weight_decay"])}
+
+    def sync_targets(self) -> None:
+        """SB3's target becomes a copy of its online Q-network (structure too: injection may have changed the
+        head); SB3's aliases and our target view follow."""
+        policy = self.model.policy
+        policy.q_net_target = frozen_copy(policy.q_net)
+        self.model._create_aliases()
+        self.target_networks = {"q": _q_view(policy.q_net_target)}
+
+    def set_run_length(self, total_steps: int) -> None:
+        super().set_run_length(total_steps)
+        self.model._total_timesteps = max(total_steps, 1)  # SB3's progress; its schedule is replaced by ours
+
+    # --- training -----------------------------------------------------------------------------------
+    def start_phase(self, env: VectorEnv, iterations: int) -> None:
+        super().start_phase(env, iterations)
+        self._phase = (self.global_step, iterations * self.iteration_steps)
+
+    def collect(self, on_episode: EpisodeCallback) -> None:
+        m = self.model
+        m.collect_rollouts(
+            m.env,
+            self._collect_with(on_episode),
+            TrainFreq(self.cfg.train_frequency, TrainFrequencyUnit.STEP),
+            m.replay_buffer,
+            learning_starts=m.learning_starts,
+        )
+
+    def _train(self) -> dict[str, float]:
+        m = self.model
+        stats = {"epsilon": self.epsilon(), "loss": float("nan")}
+        if m.num_timesteps > 0 and m.num_timesteps > m.learning_starts:
+            m.train(gradient_steps=m.gradient_steps, batch_size=m.batch_size)
+        return stats | {k: v for k, v in self._train_stats().items() if k == "loss"}
+
+    # --- what interventions use ---------------------------------------------------------------------
+    def sample(self, n: int, rng: np.random.Generator | None = None) -> Batch:
+        """``n`` stored transitions drawn with ``rng`` (or the learner's), not numpy's global generator, so an
+        intervention's sample leaves SB3's own draws untouched."""
+        buf = self.model.replay_buffer
+        size = buf.buffer_size if buf.full else buf.pos
+        if size == 0:
+            raise RuntimeError("the replay buffer is empty: sample() needs collected transitions")
+        rng = self._rng if rng is None else rng
+        rows, envs = rng.integers(0, size, n), rng.integers(0, buf.n_envs, n)
+        done, timeout = buf.dones[rows, envs], buf.timeouts[rows, envs]
+        return self._batch(
+            {
+                "obs": buf.observations[rows, envs],
+                "actions": buf.actions[rows, envs].reshape(n).astype(np.int64),
+                "rewards": buf.rewards[rows, envs],
+                "next_obs": buf.next_observations[rows, envs],
+                "terminated": done * (1.0 - timeout),
+            }
+        )
+
+    def _batch(self, arrays: dict[str, np.ndarray]) -> Batch:
+        as_float = ("rewards", "terminated")
+        return {
+            k: self.to_device(np.asarray(v, np.float32) if k in as_float else np.ascontiguousarray(v))
+            for k, v in arrays.items()
+        }
+
+    def losses(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """SB3's DQN loss (``DQN.train``'s formula: Huber TD error against the target's max) on ``batch``."""
+        m = self.model
+        with torch.no_grad():
+            next_q = m.q_net_target(batch["next_obs"]).max(dim=1).values
+            target = batch["rewards"] + (1 - batch["terminated"]) * m.gamma * next_q
+        q = m.q_net(batch["obs"]).gather(1, batch["actions"].long()[:, None]).squeeze(1)
+        return {"q": F.smooth_l1_loss(q, target)}
+
+    def probe(self, env: VectorEnv, n: int) -> Batch:
+        """``n`` transitions of the current greedy policy with the final exploration rate ``end_e`` (as our DQN
+        probes), drawn with the learner's generator; nothing is stored or counted."""
+        obs, rows = env.reset(), []
+        while len(rows) * env.num_envs < n:
+            with torch.inference_mode():
+                greedy = self.model.q_net(self.to_device(obs)).argmax(1).cpu().numpy()
+            explore = self._rng.random(env.num_envs) < self.cfg.end_e
+            actions = np.where(explore, self._rng.integers(0, self.num_actions, env.num_envs), greedy)
+            result = env.step(actions)
+            next_obs = np.where(result.done.reshape(-1, *[1] * (obs.ndim - 1)), result.final_obs, result.obs)
+            rows.append((obs, actions, result.reward, next_obs, result.terminated))
+            obs = result.obs
+        cols = [np.concatenate(c)[:n] for c in zip(*rows, strict=True)]
+        return self._batch(dict(zip(("obs", "actions", "rewards", "next_obs", "terminated"), cols, strict=True)))
+
+    # --- checkpoints --------------------------------------------------------------------------------
+    @property
+    def restarted_buffer(self) -> bool:
+        return getattr(self, "_restarted", False)
+
+    def state_dict(self) -> dict[str, Any]:
+        buf, replay = self.model.replay_buffer, None
+        if self.cfg.checkpoint_buffer:
+            replay = {k: torch.from_numpy(getattr(buf, k).copy()) for k in REPLAY} | {"pos": buf.pos, "full": buf.full}
+        return super().state_dict() | {"replay": replay, "phase_schedule": self._phase}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self._phase = tuple(state["phase_schedule"])
+        buf, replay = self.model.replay_buffer, state["replay"]
+        if replay is None:  # an empty buffer fills again before the next update
+            self._restarted = True
+            self.model.learning_starts = self.model.num_timesteps + self.cfg.learning_starts
+            return
+        for k in REPLAY:
+            setattr(buf, k, replay[k].numpy().copy())
+        buf.pos, buf.full = replay["pos"], replay["full"]
+
+
+def _q_view(q_net: nn.Module) -> PolicyView:
+    """SB3's ``QNetwork`` (features extractor, then ``q_net = Sequential(Linear)``) as a network with head ``q``."""
+    return PolicyView.of(q_net.features_extractor, {"q": (q_net.q_net[0], lambda m: q_net.q_net.__setitem__(0, m))})

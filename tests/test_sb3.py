@@ -1,0 +1,94 @@
+"""``rlplastic.sb3``: a method applied to an SB3 user's own model inside ``model.learn()``, at the suite's switch
+(once, at a rollout boundary, to SB3's own weights), and the run folder the leaderboard reads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from stable_baselines3 import DQN, PPO
+
+import rlplastic.sb3
+from rlplastic.errors import UsageError
+from rlplastic.interventions.fire import fire_weight
+from rlplastic.report.results import find_runs
+
+# two MinAtar tasks of 1,024 steps with 4 envs: a PPO rollout of 64 x 4 steps ends exactly at the switch
+SMALL = {"budget.steps_per_phase": 1024, "suite.tasks": ["Breakout", "Asterix"]}
+
+
+def small_env(seed: int = 0) -> rlplastic.sb3.SuiteVecEnv:
+    return rlplastic.sb3.make_vec_env("minatar", budget="smoke", seed=seed, num_envs=4, overrides=SMALL)
+
+
+def record_acts(monkeypatch: pytest.MonkeyPatch, model) -> list[tuple[int, bool, dict, dict]]:
+    """(step, switch, weights before, weights after) of every boundary where the method acted (targets synced)."""
+    acts, act = [], rlplastic.sb3.act_at_boundary
+
+    def recording(method, learner, boundary):
+        before = {k: v.clone() for k, v in model.policy.state_dict().items()}
+        acted = act(method, learner, boundary)
+        if acted:
+            after = {k: v.clone() for k, v in model.policy.state_dict().items()}
+            acts.append((boundary.step, boundary.switch, before, after))
+        return acted
+
+    monkeypatch.setattr(rlplastic.sb3, "act_at_boundary", recording)
+    return acts
+
+
+def test_fire_acts_once_at_the_switch_and_projects_sb3_weights(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = small_env()
+    model = PPO("MlpPolicy", env, n_steps=64, batch_size=64, seed=0)
+    callback = rlplastic.sb3.PlasticityCallback("fire", env)
+    acts = record_acts(monkeypatch, model)
+    model.learn(env.total_steps, callback=callback)
+    ((step, switch, before, after),) = acts
+    assert (step, switch) == (1024, True)  # the rollout that begins the second task
+    linear = [k for k, v in before.items() if k.endswith("weight") and v.dim() == 2]
+    assert len(linear) == 6  # two 64-64 MLPs and the two heads: FIRE projects every one
+    for key in linear:
+        assert not torch.allclose(before[key], after[key]), key
+        assert torch.allclose(after[key], fire_weight(before[key]), atol=1e-5), key
+
+
+def test_the_run_folder_is_a_leaderboard_run_and_is_never_appended_to(tmp_path: Path) -> None:
+    env = small_env()
+    model = PPO("MlpPolicy", env, n_steps=64, batch_size=64, seed=0)
+    model.learn(env.total_steps, callback=rlplastic.sb3.PlasticityCallback("reset", env, out=tmp_path))
+    (run,), unfinished = find_runs(tmp_path)
+    assert unfinished == [] and run.method == "reset"
+    config = json.loads((run.dir / "config.json").read_text())
+    assert config["agent"] == "sb3-ppo" and config["agent_options"]["n_steps"] == 64
+    episodes = run.episodes()
+    assert set(episodes["phase"]) == {0, 1} and (episodes["step"] <= 2048).all()
+    again = small_env()
+    with pytest.raises(UsageError, match="already holds records"):
+        PPO("MlpPolicy", again, n_steps=64, seed=0).learn(
+            again.total_steps, callback=rlplastic.sb3.PlasticityCallback("reset", again, out=tmp_path)
+        )
+
+
+def test_dqn_reset_at_the_switch_leaves_the_target_equal_to_the_fresh_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = small_env()
+    model = DQN("MlpPolicy", env, learning_starts=64, train_freq=4, buffer_size=2000, seed=0)
+    callback = rlplastic.sb3.PlasticityCallback("reset", env)
+    acts = record_acts(monkeypatch, model)
+    model.learn(env.total_steps, callback=callback)
+    ((step, switch, before, after),) = acts
+    assert (step, switch) == (1024, True)
+    assert not torch.equal(before["q_net.q_net.2.weight"], after["q_net.q_net.2.weight"])  # re-drawn
+    for key in after:
+        if key.startswith("q_net."):
+            assert torch.equal(after[key], after[key.replace("q_net.", "q_net_target.", 1)]), key
+
+
+def test_what_a_built_model_cannot_take_is_refused() -> None:
+    env = small_env()
+    with pytest.raises(ValueError, match="architecture"):
+        PPO("MlpPolicy", env, n_steps=64, seed=0).learn(64, callback=rlplastic.sb3.PlasticityCallback("lnwd", env))
+    other = small_env(seed=1)
+    with pytest.raises(UsageError, match="the env the model trains on"):
+        PPO("MlpPolicy", other, n_steps=64, seed=0).learn(64, callback=rlplastic.sb3.PlasticityCallback("fire", env))
