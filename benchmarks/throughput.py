@@ -44,7 +44,7 @@ def one_run(agent: str, seed: int, threads: int, seconds: float, device: str) ->
     torch.set_num_threads(threads)
     suite_name, task = CASES[agent]
     suite = load_suite(suite_name)
-    options = suite.agents.get(suite_table(suite, agent), {}) | (REPLAY if agent not in ON_POLICY else {})
+    options = suite.agents.get(suite_table(suite.agents, agent), {}) | (REPLAY if agent not in ON_POLICY else {})
     env = make_env(suite.env, task, env_seeds(seed, 0, options.get("num_envs", 1)), suite.env_options)
     learner = agents.make(agent, options, agents.env_spec(env), seed=seed, device=device)
     train(learner, env, 1 if agent in ON_POLICY else REPLAY["learning_starts"] // learner.iteration_steps + 1)

@@ -111,6 +111,8 @@ class PlasticityCallback(BaseCallback):
         self.previous, self.switched = step, False
 
     def _on_step(self) -> bool:
+        assert self.learner is not None
+        self.learner.global_step = self.model.num_timesteps  # what after_update hooks inside train() read
         schedule = self.env.schedule
         self.switched |= schedule.switched
         if self.recorder is not None and self.env.last is not None:
@@ -121,6 +123,8 @@ class PlasticityCallback(BaseCallback):
         return True
 
     def _on_training_end(self) -> None:
+        if self.learner is not None:
+            self.learner.release()  # SB3's own optimiser again: the model saves and loads as usual
         if self.recorder is None or self.store is None:
             return
         self.recorder.close()

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,8 @@ def test_the_run_folder_is_a_leaderboard_run_and_is_never_appended_to(tmp_path: 
     assert config["agent"] == "sb3-ppo" and config["agent_options"]["n_steps"] == 64
     episodes = run.episodes()
     assert set(episodes["phase"]) == {0, 1} and (episodes["step"] <= 2048).all()
+    assert (episodes["phase"] == (episodes["step"] > 1024)).all()  # an episode ending at the switch is phase 1's
+    assert (episodes["start"] >= 1024 * episodes["phase"]).all()  # none began before its phase
     again = small_env()
     with pytest.raises(UsageError, match="already holds records"):
         PPO("MlpPolicy", again, n_steps=64, seed=0).learn(
@@ -92,3 +95,23 @@ def test_what_a_built_model_cannot_take_is_refused() -> None:
     other = small_env(seed=1)
     with pytest.raises(UsageError, match="the env the model trains on"):
         PPO("MlpPolicy", other, n_steps=64, seed=0).learn(64, callback=rlplastic.sb3.PlasticityCallback("fire", env))
+
+
+def test_injection_on_a_dqn_model_rebuilds_the_target_and_the_model_saves_and_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = small_env()
+    model = DQN("MlpPolicy", env, learning_starts=64, train_freq=4, buffer_size=2000, seed=0)
+    acts = record_acts(monkeypatch, model)
+    model.learn(env.total_steps, callback=rlplastic.sb3.PlasticityCallback("injection", env))
+    ((step, switch, _, after),) = acts
+    assert (step, switch) == (1024, True) and "q_net_target.q_net.4.new.weight" in after  # the target too
+    assert model.q_net_target is model.policy.q_net_target  # SB3's train() reads the rebuilt target
+    obs = torch.as_tensor(small_env().reset()).float()
+    model.save(tmp_path / "model")  # the injected head folded back into one Linear: SB3's own shape
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # SB3 warns when the saved optimiser does not fit the policy's
+        loaded = DQN.load(tmp_path / "model")
+    assert type(loaded.policy.optimizer) is torch.optim.Adam and loaded.policy.optimizer.state
+    assert torch.allclose(loaded.policy.q_net(obs), model.policy.q_net(obs), atol=1e-6)
+    assert torch.allclose(loaded.policy.q_net_target(obs), model.policy.q_net(obs), atol=1e-6)

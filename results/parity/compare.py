@@ -7,7 +7,10 @@ the difference with Welch's interval (the two implementations' runs are not pair
 with seed s of the other but the env seeds). Writes ``curves_<game>.png``: mean return per 5 % of the run, mean
 and 95 % interval over seeds, one line per implementation.
 
-    python results/parity/compare.py OUT [--pairs ppo:sb3_ppo,dqn:sb3_dqn] [--plots DIR]
+    python results/parity/compare.py OUT [OUT2 ...] [--pairs ppo:sb3_ppo,dqn:sb3_dqn] [--plots DIR]
+
+Runs of a second or later OUT folder are named ``AGENT@FOLDER`` (``sb3_ppo@parity-vf``), so a diagnostic arm
+trained into its own folder pairs with the first folder's runs: ``--pairs ppo:sb3_ppo@parity-vf``.
 """
 
 from __future__ import annotations
@@ -28,8 +31,8 @@ FINAL = 0.1  # the last tenth of the run
 BINS = 20
 
 
-def runs(out: Path) -> pd.DataFrame:
-    """One row per finished single-task run: agent, game, seed, total steps and its episodes."""
+def runs(out: Path, suffix: str = "") -> pd.DataFrame:
+    """One row per finished single-task run: agent (plus ``suffix``), game, seed, total steps and its episodes."""
     rows = []
     for config_path in sorted(out.rglob("config.json")):
         if not (config_path.parent / "DONE").exists():
@@ -39,7 +42,7 @@ def runs(out: Path) -> pd.DataFrame:
             continue
         episodes = pd.read_csv(config_path.parent / "episodes.csv")
         rows.append(
-            {"agent": config["agent"], "game": config["tasks"][0], "seed": config["seed"]}
+            {"agent": config["agent"] + suffix, "game": config["tasks"][0], "seed": config["seed"]}
             | {"steps": config["steps_per_phase"], "episodes": episodes}
         )
     return pd.DataFrame(rows)
@@ -77,11 +80,11 @@ def fmt(triple: tuple[float, float, float]) -> str:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("out", type=Path, help="the --out folder of the parity runs")
+    p.add_argument("out", type=Path, nargs="+", help="the --out folders of the parity runs")
     p.add_argument("--pairs", default="ppo:sb3_ppo,dqn:sb3_dqn", help="ours:theirs agent names to compare")
     p.add_argument("--plots", type=Path, default=Path(__file__).parent, help="where curves_<game>.png go")
     args = p.parse_args()
-    table = runs(args.out)
+    table = pd.concat([runs(out, f"@{out.name}" if k else "") for k, out in enumerate(args.out)], ignore_index=True)
     print("| game | ours | n | final return (ours) | SB3 | n | final return (SB3) | ours − SB3 (Welch 95 %) | p |")
     print("|---|---|---|---|---|---|---|---|---|")
     for pair in args.pairs.split(","):
@@ -98,7 +101,8 @@ def main() -> None:
                 f"| {game} | {ours} | {len(fa)} | {fmt(interval(fa))} | {theirs} | {len(fb)} | {fmt(interval(fb))} "
                 f"| {d[0]:+.2f} [{d[1]:+.2f}, {d[2]:+.2f}] | {d[3]:.2f} |"
             )
-            plot(game, {ours: a, theirs: b}, args.plots / f"curves_{game}.png")
+            arm = "" if "@" not in ours + theirs else f"-{ours}-vs-{theirs}"  # the main pairs keep the plain name
+            plot(game, {ours: a, theirs: b}, args.plots / f"curves_{game}{arm}.png")
 
 
 def plot(game: str, by_agent: dict[str, pd.DataFrame], path: Path) -> None:

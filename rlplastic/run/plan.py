@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -193,10 +194,10 @@ def choose_agent(suite: Suite, agent: str | None, preset: str | None) -> tuple[s
     return name, chosen
 
 
-def suite_table(suite: Suite, agent: str) -> str:
-    """The ``[agents.X]`` table an agent reads: its own, else the one its class names (``SUITE_TABLE``: SB3's PPO
-    reads ``[agents.ppo]``, so both train with the same hyper-parameters)."""
-    if agent in suite.agents:
+def suite_table(tables: Mapping[str, Any], agent: str) -> str:
+    """Which of a suite's ``[agents.X]`` tables (or a budget's) an agent reads: its own, else the one its class names
+    (``SUITE_TABLE``: SB3's PPO reads ``[agents.ppo]``, so both train with the same hyper-parameters)."""
+    if agent in tables:
         return agent
     return getattr(agents.available()[agent], "SUITE_TABLE", agent)
 
@@ -208,11 +209,11 @@ def _agent_options(
     The budget comes after the preset: it adapts any protocol to its length (a smoke budget's warm-up)."""
     defaults = configs.defaults(agents.config_class(agent))
     options = dict(defaults)
-    table = suite_table(suite, agent)
+    table, adapted = suite_table(suite.agents, agent), suite_table(suite.budgets[budget].agents, agent)
     for where, values in (
         (f"{suite.source} [agents.{table}]", suite.agents.get(table, {})),
         ("the preset", preset),
-        (f"{suite.source} [budgets.{budget}.agents.{table}]", suite.budgets[budget].agents.get(table, {})),
+        (f"{suite.source} [budgets.{budget}.agents.{adapted}]", suite.budgets[budget].agents.get(adapted, {})),
     ):
         unknown = sorted(set(values) - set(defaults))
         if unknown:

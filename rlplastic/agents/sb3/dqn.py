@@ -13,6 +13,9 @@ SB3 differs from our ``dqn`` by design (kept: this agent is SB3's DQN):
 - the loss is always Huber (``agent.loss`` must be ``huber``) and gradients are clipped to ``max_grad_norm``
   (SB3's default 10; ours does not clip);
 - epsilon-greedy draws once per vector step: all envs explore together, or none;
+- extra loss terms of methods (L2-init, Parseval, C-CHAIN) join SB3's gradients after its clip (not clipped);
+- SB3's ``train()`` sets the learning rate of every parameter group from its schedule at each call, so a method's
+  own rate for its optimiser (Kron's ``learning_rate``) gives way to ``agent.learning_rate``;
 - a switch leaves the replay buffer as SB3 keeps it: each stored transition has its own next observation, so a
   running episode's last transition of a task bootstraps from that task's next state.
 Not supported: Double DQN (``double``), bf16 ``precision``.
@@ -28,15 +31,16 @@ import torch
 import torch.nn.functional as F
 from stable_baselines3 import DQN as SB3DQN
 from stable_baselines3.common.type_aliases import TrainFreq, TrainFrequencyUnit
+from stable_baselines3.common.utils import get_parameters_by_name
 from torch import nn
 
 from rlplastic import checks
 from rlplastic.agents.dqn import DQNConfig, dqn_optimizer, epsilon
-from rlplastic.agents.learner import Batch, EpisodeCallback, frozen_copy
+from rlplastic.agents.learner import Batch, EpisodeCallback, Hooks, frozen_copy
 from rlplastic.agents.networks import ArchSpec
 from rlplastic.agents.sb3.learner import SB3Learner
 from rlplastic.agents.sb3.networks import EncoderExtractor, PolicyView
-from rlplastic.envs.spec import VectorEnv
+from rlplastic.envs.spec import EnvSpec, VectorEnv
 
 REPLAY = ("observations", "next_observations", "actions", "rewards", "dones", "timeouts")
 
@@ -64,6 +68,10 @@ class SB3DQNLearner(SB3Learner):
     ACTION_KINDS: ClassVar[tuple[str, ...]] = ("discrete",)
     LAST_STEPPED: ClassVar[str] = "q"
     SUITE_TABLE: ClassVar[str] = "dqn"
+
+    def __init__(self, cfg: SB3DQNConfig, spec: EnvSpec, seed: int, hooks: Hooks | None = None) -> None:
+        super().__init__(cfg, spec, seed, hooks)
+        self.log_every = max(1, cfg.log_interval // self.iteration_steps) * self.iteration_steps  # as our dqn's
 
     def _arch(self) -> ArchSpec:
         cfg = self.cfg
@@ -115,6 +123,7 @@ class SB3DQNLearner(SB3Learner):
         policy = self.model.policy
         policy.q_net_target = frozen_copy(policy.q_net)
         self.model._create_aliases()
+        self.model.batch_norm_stats_target = get_parameters_by_name(policy.q_net_target, ["running_"])
         self.target_networks = {"q": _q_view(policy.q_net_target)}
 
     def set_run_length(self, total_steps: int) -> None:
@@ -125,6 +134,7 @@ class SB3DQNLearner(SB3Learner):
     def start_phase(self, env: VectorEnv, iterations: int) -> None:
         super().start_phase(env, iterations)
         self._phase = (self.global_step, iterations * self.iteration_steps)
+        self.model.exploration_rate = self.epsilon()  # SB3 sets it after a step: the first action reads this one
 
     def collect(self, on_episode: EpisodeCallback) -> None:
         m = self.model

@@ -77,7 +77,7 @@ class SB3Learner(LearnerBase):
 
     ACTION_KINDS: ClassVar[tuple[str, ...]] = ()
     LAST_STEPPED: ClassVar[str] = ""
-    """The network whose optimiser step ends one of SB3's gradient updates (SAC steps the critics, then the actor)."""
+    """The network whose optimiser step ends one of SB3's gradient updates (where one update steps several)."""
 
     def __init__(self, cfg: Any, spec: EnvSpec, seed: int, hooks: Hooks | None = None) -> None:
         self.cfg = cfg

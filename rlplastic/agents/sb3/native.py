@@ -5,8 +5,9 @@ Its networks are views of SB3's own layers: the features extractor's and the ``m
 modules in forward order (NatureCNN, FlattenExtractor, ``create_mlp``'s Linear/activation pairs) as the encoder,
 ``action_net``/``value_net`` (or DQN's last ``q_net`` layer) as the heads. A policy whose actor and critic share
 the features extractor and have no MLP branches is one network ``actor_critic``; otherwise ``actor`` and
-``critic``. The policy's one optimiser becomes one Adam per network (the same update) behind SB3's
-``policy.optimizer``, so per-update methods and their extra losses run inside SB3's ``train()``.
+``critic``. The policy's one optimiser becomes one Adam per network (the same update, starting with fresh moments
+at each ``learn()``) behind SB3's ``policy.optimizer``, so per-update methods and their extra losses run inside
+SB3's ``train()``; when training ends the policy gets one Adam back, with those moments (``release``).
 
 Not possible on a model already built: methods that change the architecture (LayerNorm, CReLU, DFF: build the
 network with them instead), continuous-action PPO (its ``log_std`` belongs to no layer), SAC, optimisers other
@@ -22,10 +23,11 @@ import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.preprocessing import is_image_space
+from stable_baselines3.common.utils import get_parameters_by_name
 from stable_baselines3.dqn.policies import DQNPolicy
 from torch import nn
 
-from rlplastic.agents.learner import Batch, Hooks
+from rlplastic.agents.learner import Batch, Hooks, frozen_copy
 from rlplastic.agents.networks import ArchSpec
 from rlplastic.agents.sb3.learner import SB3Learner
 from rlplastic.agents.sb3.networks import PolicyView
@@ -76,8 +78,12 @@ class AdoptedLearner(SB3Learner):
                 "this method changes the network's architecture (LayerNorm, CReLU, DFF), which a model built before "
                 "the callback cannot take; build the SB3 policy with it, or use --agent sb3_ppo/sb3_dqn"
             )
-        if model.policy.optimizer_class is not torch.optim.Adam:
-            raise ValueError(f"PlasticityCallback needs the policy's Adam, not {model.policy.optimizer_class.__name__}")
+        policy = model.policy
+        if policy.optimizer_class is not torch.optim.Adam or set(policy.optimizer_kwargs) - {"eps"}:
+            raise ValueError(
+                "PlasticityCallback rebuilds the policy's optimiser as one Adam per network with its eps: it needs "
+                f"SB3's default Adam, not {policy.optimizer_class.__name__} with {policy.optimizer_kwargs}"
+            )
         self.cfg = _Settings(model.n_envs)
         n = model.action_space.n if hasattr(model.action_space, "n") else 0
         space = model.observation_space
@@ -114,9 +120,32 @@ class AdoptedLearner(SB3Learner):
         return float(self.model.lr_schedule(self.model._current_progress_remaining))
 
     def sync_targets(self) -> None:
+        """DQN's target becomes a copy of the online Q-network, structure too (injection changes the head)."""
         policy = self.model.policy
         if isinstance(policy, DQNPolicy):
-            policy.q_net_target.load_state_dict(policy.q_net.state_dict())
+            policy.q_net_target = frozen_copy(policy.q_net)
+            self.model._create_aliases()
+            self.model.batch_norm_stats_target = get_parameters_by_name(policy.q_net_target, ["running_"])
+            self.target_networks = {"q": native_views_target(policy)}
+
+    def release(self) -> None:
+        """Give the policy back in SB3's own shape: injected heads folded into one Linear each, and one optimiser of
+        its class over all its parameters holding the moments our per-network optimisers gathered (their
+        parameters are disjoint), so SB3 can save, load and go on training."""
+        policy = self.model.policy
+        for view in self.networks.values():
+            for name, head in view.heads.items():
+                if hasattr(head, "folded"):  # an injected head: one trainable Linear of the same function, so the
+                    setattr(view, name, head.folded().requires_grad_(True))  # policy is SB3's shape again
+        self.sync_targets()
+        lr = self.optimizers[next(iter(self.optimizers))].param_groups[0]["lr"]
+        params = list({id(p): p for net in self.networks.values() for p in net.parameters()}.values())
+        whole = policy.optimizer_class(params, lr=lr, **policy.optimizer_kwargs)  # DQN's: the online net only
+        kept = {id(p) for p in params}  # a folded head's parts are gone, their moments with them
+        for opt in {id(o): o for o in self.optimizers.values()}.values():
+            if type(opt) is type(whole):  # a method's own optimiser (TRAC, Kron) keeps other state: start afresh
+                whole.state.update({p: state for p, state in opt.state.items() if id(p) in kept})
+        policy.optimizer = whole
 
     def sample(self, n: int, rng: np.random.Generator | None = None) -> Batch:
         raise NotImplementedError(NO_DATA)

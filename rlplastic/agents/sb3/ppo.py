@@ -13,8 +13,10 @@ SB3 differs from CleanRL, and so from our ``ppo``, by design (kept: this agent i
 - the value loss is ``mse(returns, v)`` without CleanRL's 1/2, so ``vf_coef`` weighs it twice as much;
 - with ``clip_vloss`` (-> ``clip_range_vf = clip_coef``) SB3 uses the clipped value only, CleanRL the larger of
   the clipped and unclipped losses.
+- extra loss terms of methods (L2-init, Parseval, C-CHAIN) join SB3's gradients after its clip, so they are not
+  clipped (ours clip the sum): SB3's ``train()`` computes its loss inside.
 Not supported: ``obs_norm``/``reward_norm`` (SB3 does them with ``VecNormalize``), bf16 ``precision``,
-continuous actions (``sb3_sac`` covers dm_control).
+continuous actions (use ``ppo`` or ``sac`` on dm_control).
 """
 
 from __future__ import annotations
@@ -160,7 +162,7 @@ class SB3PPOLearner(SB3Learner):
         m = self.model
         steps = -(-n // env.num_envs)
         saved = (m.env, m._last_obs, m._last_episode_starts, m.num_timesteps, self.vec)
-        buf = RolloutBuffer(steps, m.observation_space, m.action_space, m.device, m.gamma, m.gae_lambda, env.num_envs)
+        buf = self._probe_buffer(steps, env.num_envs)
         m.env = SB3VecEnv(env, self.cfg.clip_reward)
         m._last_obs, m._last_episode_starts = m.env.reset(), np.ones(env.num_envs, dtype=bool)
         quiet = _Quiet()
@@ -170,6 +172,14 @@ class SB3PPOLearner(SB3Learner):
         finally:
             m.env, m._last_obs, m._last_episode_starts, m.num_timesteps, self.vec = saved
         return self._draw(_flat(buf, self.device), n)
+
+    def _probe_buffer(self, steps: int, num_envs: int) -> RolloutBuffer:
+        """A rollout buffer with the model's discount and GAE lambda (SB3's positional order is lambda, gamma)."""
+        m = self.model
+        return RolloutBuffer(
+            steps, m.observation_space, m.action_space, device=m.device, gamma=m.gamma, gae_lambda=m.gae_lambda,
+            n_envs=num_envs,
+        )  # fmt: skip
 
     # --- checkpoints --------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
