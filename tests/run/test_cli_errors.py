@@ -137,7 +137,10 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
         ),
         (["--suite", "minatar", "--agent", "a2c"], "unknown agent 'a2c'; valid agents: ppo, dqn, sac"),
         (["--suite", "minatar", "--agent", "sac"], "agent 'sac' cannot act in the discrete actions of task 'Breakout'"),
-        (["--describe", "fier"], "--describe fier: no agent or method of that name; valid names: ppo, dqn, sac, sb3_ppo, sb3_dqn, none"),
+        (
+            ["--describe", "fier"],
+            "--describe fier: no agent or method of that name; valid names: ppo, dqn, sac, sb3_ppo, sb3_dqn, none",
+        ),
         (
             ["--suite", "minatar", "--preset", "fire_dqn"],
             "suite 'minatar' has no preset 'fire_dqn'; its presets: high_replay",
