@@ -54,11 +54,19 @@ def make(
     """The schedule of ``suite`` at ``budget`` with run seed ``seed``, as the CLI would plan it for ``agent``
     (the suite's default agent if None); ``num_envs`` defaults to that agent's ``agent.num_envs``. Overrides are
     the CLI's ``--set`` keys, e.g. ``{"budget.steps_per_phase": 4096, "suite.tasks": ["Breakout"]}``."""
+    (config,) = plan(methods=["none"], **schedule_request(suite, budget, seed, num_envs, agent, overrides))
+    return SuiteVectorEnv(config)
+
+
+def schedule_request(
+    suite: str, budget: str, seed: int, num_envs: int | None, agent: str | None, overrides: dict[str, Any] | None
+) -> dict[str, Any]:
+    """``plan``'s arguments (all but the methods) for the run of ``seed`` whose schedule a user's own loop follows;
+    ``num_envs`` becomes ``agent.num_envs``, so phases round to whole iterations as the CLI rounds them."""
     given = dict(overrides or {})
     if num_envs is not None:
         given["agent.num_envs"] = num_envs
-    (config,) = plan(suite, ["none"], [seed], budget, given, agent)
-    return SuiteVectorEnv(config)
+    return {"suite_ref": suite, "seeds": [seed], "budget": budget, "overrides": given, "agent": agent}
 
 
 class SuiteVectorEnv(gymnasium.vector.VectorEnv):

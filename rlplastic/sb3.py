@@ -32,6 +32,7 @@ from rlplastic.agents.sb3.native import AdoptedLearner, hyper_parameters
 from rlplastic.agents.sb3.vecenv import SB3VecEnv
 from rlplastic.envs.scheduled import ScheduledVectorEnv
 from rlplastic.errors import UsageError
+from rlplastic.gym import schedule_request
 from rlplastic.interventions.base import Boundary
 from rlplastic.run.plan import RunConfig, plan
 from rlplastic.run.recorder import Recorder
@@ -65,10 +66,7 @@ def make_vec_env(
     """The schedule a ``python -m rlplastic.bench --suite SUITE --budget BUDGET`` run of ``seed`` trains through,
     with the same env seeds; ``num_envs`` defaults to the suite agent's (``agent``), ``overrides`` are ``--set``
     pairs (``{"budget.steps_per_phase": 4096}``)."""
-    given = dict(overrides or {})
-    if num_envs is not None:
-        given["agent.num_envs"] = num_envs
-    request = {"suite_ref": suite, "seeds": [seed], "budget": budget, "overrides": given, "agent": agent}
+    request = schedule_request(suite, budget, seed, num_envs, agent, overrides)
     (config,) = plan(methods=["none"], **request)
     return SuiteVecEnv(config, request)
 

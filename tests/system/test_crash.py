@@ -49,14 +49,6 @@ SETTINGS = {
         "budget.steps_per_phase": 800,
         "diagnostics.every": 300,
     },
-    "sb3_ppo": {
-        "agent.num_envs": 4,
-        "agent.num_steps": 32,
-        "agent.num_minibatches": 2,
-        "agent.update_epochs": 1,
-        "budget.steps_per_phase": 1024,
-        "diagnostics.every": 256,
-    },
     "sb3_dqn": {  # SB3's per-step overhead: a shorter schedule than dqn's
         "agent.learning_starts": 100,
         "agent.batch_size": 16,
@@ -74,6 +66,9 @@ SETTINGS = {
         "diagnostics.every": 150,
     },
 }
+
+
+SETTINGS["sb3_ppo"] = SETTINGS["ppo"]  # SB3's PPO reads our PPO's options
 
 
 def command(agent: str, out: Path) -> list[str]:

@@ -39,7 +39,7 @@ from rlplastic.agents.dqn import DQNConfig, dqn_optimizer, epsilon
 from rlplastic.agents.learner import Batch, EpisodeCallback, Hooks, frozen_copy
 from rlplastic.agents.networks import ArchSpec
 from rlplastic.agents.sb3.learner import SB3Learner
-from rlplastic.agents.sb3.networks import EncoderExtractor, PolicyView
+from rlplastic.agents.sb3.networks import PolicyView
 from rlplastic.envs.spec import EnvSpec, VectorEnv
 
 REPLAY = ("observations", "next_observations", "actions", "rewards", "dones", "timeouts")
@@ -80,7 +80,7 @@ class SB3DQNLearner(SB3Learner):
     def _make_model(self, seed: int) -> SB3DQN:
         cfg = self.cfg
         model = SB3DQN(
-            "CnnPolicy" if len(self.spec.obs_shape) == 3 else "MlpPolicy",
+            self._policy(),
             self.placeholder,
             learning_rate=cfg.learning_rate,
             buffer_size=cfg.buffer_size,
@@ -92,12 +92,7 @@ class SB3DQNLearner(SB3Learner):
             gradient_steps=cfg.gradient_steps,
             target_update_interval=cfg.target_network_frequency,
             max_grad_norm=cfg.max_grad_norm,
-            policy_kwargs={
-                "features_extractor_class": EncoderExtractor,
-                "features_extractor_kwargs": {"arch": self.arch},
-                "net_arch": [],
-                "normalize_images": False,
-            },
+            policy_kwargs=self._policy_kwargs(),
             seed=seed,
             device=self.device,
         )

@@ -29,7 +29,7 @@ from torch import nn
 
 from rlplastic.agents.learner import EpisodeCallback, Hooks, LearnerBase, adam
 from rlplastic.agents.networks import ArchSpec
-from rlplastic.agents.sb3.networks import OptimizerView, to_channels_last
+from rlplastic.agents.sb3.networks import EncoderExtractor, OptimizerView, to_channels_last
 from rlplastic.agents.sb3.vecenv import SB3VecEnv
 from rlplastic.envs.spec import EnvSpec, StepResult, VectorEnv
 
@@ -113,6 +113,20 @@ class SB3Learner(LearnerBase):
 
     def _views(self, policy: nn.Module) -> tuple[dict[str, nn.Module], dict[str, nn.Module]]:
         raise NotImplementedError
+
+    def _policy(self) -> str:
+        """SB3's policy alias; with our encoder as the features extractor the two differ in nothing else."""
+        return "CnnPolicy" if len(self.spec.obs_shape) == 3 else "MlpPolicy"
+
+    def _policy_kwargs(self, **extra: Any) -> dict[str, Any]:
+        """Our encoder (``self.arch``) as SB3's features extractor, read directly by SB3's heads (``net_arch=[]``);
+        observations are scaled by the encoder, not by SB3."""
+        return {
+            "features_extractor_class": EncoderExtractor,
+            "features_extractor_kwargs": {"arch": self.arch},
+            "net_arch": [],
+            "normalize_images": False,
+        } | extra
 
     def _optimizer_owners(self) -> dict[str, tuple[nn.Module, tuple[str, ...]]]:
         """SB3 attribute holding an optimiser (``policy``, ``actor``, ...) -> (its owner, our optimiser names)."""

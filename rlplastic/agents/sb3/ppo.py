@@ -35,7 +35,7 @@ from torch import nn
 from rlplastic.agents.learner import Batch, EpisodeCallback
 from rlplastic.agents.ppo import PPOConfig
 from rlplastic.agents.sb3.learner import SB3Learner
-from rlplastic.agents.sb3.networks import EncoderExtractor, PolicyView
+from rlplastic.agents.sb3.networks import PolicyView
 from rlplastic.agents.sb3.vecenv import SB3VecEnv
 from rlplastic.envs.spec import VectorEnv
 
@@ -70,7 +70,7 @@ class SB3PPOLearner(SB3Learner):
     def _make_model(self, seed: int) -> SB3PPO:
         cfg = self.cfg
         return SB3PPO(
-            "CnnPolicy" if len(self.spec.obs_shape) == 3 else "MlpPolicy",
+            self._policy(),
             self.placeholder,
             learning_rate=self._schedule,
             n_steps=cfg.num_steps,
@@ -84,13 +84,7 @@ class SB3PPOLearner(SB3Learner):
             ent_coef=cfg.ent_coef,
             vf_coef=cfg.vf_coef,
             max_grad_norm=cfg.max_grad_norm,
-            policy_kwargs={
-                "features_extractor_class": EncoderExtractor,
-                "features_extractor_kwargs": {"arch": self.arch},
-                "net_arch": [],
-                "normalize_images": False,
-                "optimizer_kwargs": {"eps": cfg.adam_eps},
-            },
+            policy_kwargs=self._policy_kwargs(optimizer_kwargs={"eps": cfg.adam_eps}),
             seed=seed,
             device=self.device,
         )
