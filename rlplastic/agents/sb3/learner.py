@@ -17,7 +17,6 @@ What the wrapper adds and why:
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -72,7 +71,7 @@ class _Clock(BaseCallback):
 
 class SB3Learner(LearnerBase):
     """Base of the SB3 agents. A subclass sets ``ACTION_KINDS`` and implements ``_make_model`` (the SB3 algorithm
-    on ``self.placeholder``), ``_views`` (networks and targets as ``PolicyView``s), ``_optimizer_slots`` (SB3
+    on ``self.placeholder``), ``_views`` (networks and targets as ``PolicyView``s), ``_optimizer_owners`` (SB3
     attribute owner -> our optimiser names), ``collect``/``update``, ``sample``/``losses``/``probe``."""
 
     ACTION_KINDS: ClassVar[tuple[str, ...]] = ()
@@ -171,9 +170,6 @@ class SB3Learner(LearnerBase):
                 **self.model.policy_kwargs,
             )
         return self._views(to_channels_last(policy))[0][name]
-
-    def reset_optimizer(self, params: Iterable[nn.Parameter] | None = None) -> None:
-        super().reset_optimizer(params)
 
     # --- the run ------------------------------------------------------------------------------------
     def start_phase(self, env: VectorEnv, iterations: int) -> None:
