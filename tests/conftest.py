@@ -50,13 +50,13 @@ def new_learner(hooks=None, agent: str = "ppo", suite: str = "minatar", **option
     from rlplastic import agents, configs
     from rlplastic.envs import make_env
     from rlplastic.envs.seeding import env_seeds
-    from rlplastic.run.plan import suite_table
+    from rlplastic.run.plan import suite_table, table_options
     from rlplastic.suites import load_suite
 
     loaded = load_suite(suite)
     defaults = configs.defaults(agents.config_class(agent))  # all a plug-in agent without a suite table has
     table = suite_table(loaded.agents, agent)  # sb3_ppo reads [agents.ppo]
-    opts = defaults | loaded.agents.get(table, {}) | TINY.get(table, {}) | options
+    opts = defaults | table_options(loaded.agents, table, agent) | TINY.get(table, {}) | options
     env = make_env(loaded.env, FIRST_TASK[suite], env_seeds(0, 0, opts["num_envs"]), loaded.env_options)
     learner = agents.make(agent, opts, agents.env_spec(env), seed=0, hooks=hooks)
     if hooks is not None and hasattr(hooks, "attach"):

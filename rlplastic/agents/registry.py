@@ -20,9 +20,17 @@ from rlplastic.agents.ppo import PPO
 from rlplastic.agents.sac import SAC
 from rlplastic.agents.sb3.dqn import SB3DQNLearner
 from rlplastic.agents.sb3.ppo import SB3PPOLearner
+from rlplastic.agents.sb3.sac import SB3SACLearner
 
 ENTRY_POINT_GROUP = "rlplastic.agents"
-BUILTINS: dict[str, type] = {"ppo": PPO, "dqn": DQN, "sac": SAC, "sb3_ppo": SB3PPOLearner, "sb3_dqn": SB3DQNLearner}
+BUILTINS: dict[str, type] = {
+    "ppo": PPO,
+    "dqn": DQN,
+    "sac": SAC,
+    "sb3_ppo": SB3PPOLearner,
+    "sb3_dqn": SB3DQNLearner,
+    "sb3_sac": SB3SACLearner,
+}
 ACTION_KINDS = ("discrete", "continuous")  # the values of ActionSpec.kind
 CONFIG_FIELDS = ("num_envs",)  # read by the runner (env seeds) and by planning (seed limits)
 SEAM = tuple(name for name, value in vars(Learner).items() if callable(value) and not name.startswith("_"))

@@ -23,7 +23,9 @@ from rlplastic import checks
 from rlplastic.envs.episodes import EpisodeTracker
 from rlplastic.envs.spec import ActionSpec, StepResult
 
-os.environ.setdefault("MUJOCO_GL", "egl")  # no display: silences GLFW before dm_control loads; nothing is rendered
+# Nothing is rendered: no OpenGL backend is loaded. EGL (our earlier default) made the first torch optimiser built
+# after an env segfault where triton is installed (kron-torch pulls it in): torch imports it lazily, beside EGL.
+os.environ.setdefault("MUJOCO_GL", "disable")
 
 
 def split_task(task: str) -> tuple[str, str]:

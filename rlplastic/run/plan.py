@@ -202,6 +202,16 @@ def suite_table(tables: Mapping[str, Any], agent: str) -> str:
     return getattr(agents.available()[agent], "SUITE_TABLE", agent)
 
 
+def table_options(tables: Mapping[str, Any], table: str, agent: str) -> dict[str, Any]:
+    """The options ``agent`` reads from ``[agents.table]``: all of them from its own table; from another agent's,
+    all but those its class cannot honour (``SUITE_SKIPS``: SB3's SAC has no delayed actor update)."""
+    values = dict(tables.get(table, {}))
+    if table != agent:
+        for name in getattr(agents.available()[agent], "SUITE_SKIPS", ()):
+            values.pop(name, None)
+    return values
+
+
 def _agent_options(
     suite: Suite, budget: str, agent: str, preset: dict[str, Any], given: dict[str, Any]
 ) -> dict[str, Any]:
@@ -211,9 +221,12 @@ def _agent_options(
     options = dict(defaults)
     table, adapted = suite_table(suite.agents, agent), suite_table(suite.budgets[budget].agents, agent)
     for where, values in (
-        (f"{suite.source} [agents.{table}]", suite.agents.get(table, {})),
+        (f"{suite.source} [agents.{table}]", table_options(suite.agents, table, agent)),
         ("the preset", preset),
-        (f"{suite.source} [budgets.{budget}.agents.{adapted}]", suite.budgets[budget].agents.get(adapted, {})),
+        (
+            f"{suite.source} [budgets.{budget}.agents.{adapted}]",
+            table_options(suite.budgets[budget].agents, adapted, agent),
+        ),
     ):
         unknown = sorted(set(values) - set(defaults))
         if unknown:

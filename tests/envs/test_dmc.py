@@ -3,6 +3,10 @@ environments (the continuous-action pieces of PPO: ``tests/agents/test_continuou
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -145,3 +149,20 @@ def test_tasks_with_other_spaces_are_refused_up_front_and_at_run_time(tmp_path) 
     config = dataclasses.replace(config, tasks=("walker-walk", "humanoid-walk"))  # as if planning were skipped
     with pytest.raises(runner.RunFailed, match="must share observation and action spaces"):
         runner.run(config, tmp_path / "out")
+
+
+def test_a_torch_optimiser_built_after_an_env_does_not_crash() -> None:
+    """With EGL loaded (our earlier default backend), the first optimiser torch builds after a dm_control env
+    segfaulted where triton is installed (the kron extra): torch imports it lazily. A fresh process, since an
+    earlier test may have imported it already."""
+    script = (
+        "import torch\n"
+        "from rlplastic.envs import make_env\n"
+        "from rlplastic.envs.seeding import env_seeds\n"
+        "make_env('dmc', 'walker-stand', env_seeds(0, 0, 1), {})\n"
+        "torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))])\n"
+        "print('built')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "MUJOCO_GL"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() == "built", done.stderr[-2000:]

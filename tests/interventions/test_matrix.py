@@ -41,6 +41,7 @@ CASES = {
     "ppo-gaussian-simba": ("ppo", "walker", "walker-walk"),
     "sb3_ppo": ("sb3_ppo", "minatar", "SpaceInvaders"),  # SB3's own PPO through its policy views (agents/sb3)
     "sb3_dqn": ("sb3_dqn", "minatar", "SpaceInvaders"),
+    "sb3_sac": ("sb3_sac", "walker", "walker-walk"),
 }
 # agent options of a case: the SimBa residual torso (rlplastic/agents/networks.py), whose units sit in its blocks
 CASE_OPTIONS = {"sac-simba": {"encoder": "simba"}, "ppo-gaussian-simba": {"encoder": "simba"}}
@@ -108,7 +109,8 @@ def test_method_acts_as_its_paper_says(case: str, method: str, request: pytest.F
         pytest.importorskip("kron_torch", reason="kron needs the kron extra: pip install 'rlplastic[kron]'")
     hooks = build(method, OPTIONS.get(method))
     learner = trained_learner(hooks, agent=agent, suite=suite, **CASE_OPTIONS.get(case, {}))
-    if agent == "sac":
+    learns_temperature = agent in ("sac", "sb3_sac")
+    if learns_temperature:
         assert learner.log_alpha.item() != 0.0  # the temperature has moved, so a reset is visible
     alpha_before = getattr(learner, "log_alpha", torch.zeros(1)).item()
     before, state_before = snapshot(learner), optimizer_params(learner)
@@ -129,10 +131,13 @@ def test_method_acts_as_its_paper_says(case: str, method: str, request: pytest.F
     check(learner, hooks, before, after, state_before, probes, acted, locals())
     if acted:
         assert_targets_follow(learner)
-        model = getattr(learner, "model", None)  # SB3's DQN trains on its alias of the target: the rebuilt one
+        model = getattr(learner, "model", None)  # SB3 trains on its aliases of the targets: the rebuilt ones
         if model is not None and hasattr(model, "q_net_target"):
             assert model.q_net_target is model.policy.q_net_target
-    if agent == "sac" and method not in ("reset", "fire"):  # only those two reset the temperature
+        if model is not None and hasattr(model, "critic_target"):
+            assert model.critic_target.q_networks == list(learner.target_networks.values())
+            assert list(model.critic_target.children())[1:] == model.critic_target.q_networks
+    if learns_temperature and method not in ("reset", "fire"):  # only those two reset the temperature
         assert learner.log_alpha.item() == alpha_before
 
 

@@ -31,6 +31,7 @@ SUITES = {
     "sac": ["--suite", "walker"],
     "sb3_ppo": ["--suite", "minatar", "--agent", "sb3_ppo"],  # SB3's own PPO (agents/sb3), numpy's RNG included
     "sb3_dqn": ["--suite", "minatar", "--agent", "sb3_dqn"],  # SB3's DQN: its replay buffer in the checkpoints
+    "sb3_sac": ["--suite", "walker", "--agent", "sb3_sac"],  # SB3's SAC: its temperature and action-space RNG too
 }
 SETTINGS = {
     "ppo": {
@@ -69,6 +70,7 @@ SETTINGS = {
 
 
 SETTINGS["sb3_ppo"] = SETTINGS["ppo"]  # SB3's PPO reads our PPO's options
+SETTINGS["sb3_sac"] = SETTINGS["sac"]
 
 
 def command(agent: str, out: Path) -> list[str]:
@@ -123,7 +125,7 @@ def scalars(run: Path) -> dict[str, list[tuple[int, float]]]:
     }
 
 
-@pytest.mark.parametrize("agent", ["ppo", "dqn", "sac", "sb3_ppo", "sb3_dqn"])
+@pytest.mark.parametrize("agent", ["ppo", "dqn", "sac", "sb3_ppo", "sb3_dqn", "sb3_sac"])
 def test_sigkill_anywhere_then_rerun_gives_the_uninterrupted_records(agent: str, tmp_path: Path) -> None:
     whole, crashed = tmp_path / "whole", tmp_path / "crashed"
     assert run_until(command(agent, whole), whole, None) == 0

@@ -30,19 +30,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from stable_baselines3 import DQN as SB3DQN
-from stable_baselines3.common.type_aliases import TrainFreq, TrainFrequencyUnit
 from stable_baselines3.common.utils import get_parameters_by_name
 from torch import nn
 
 from rlplastic import checks
 from rlplastic.agents.dqn import DQNConfig, dqn_optimizer, epsilon
-from rlplastic.agents.learner import Batch, EpisodeCallback, Hooks, frozen_copy
+from rlplastic.agents.learner import Batch, frozen_copy
 from rlplastic.agents.networks import ArchSpec
-from rlplastic.agents.sb3.learner import SB3Learner
 from rlplastic.agents.sb3.networks import PolicyView
-from rlplastic.envs.spec import EnvSpec, VectorEnv
-
-REPLAY = ("observations", "next_observations", "actions", "rewards", "dones", "timeouts")
+from rlplastic.agents.sb3.off_policy import ProbeActor, SB3OffPolicyLearner
+from rlplastic.envs.spec import VectorEnv
 
 
 @dataclass(frozen=True)
@@ -61,17 +58,13 @@ class SB3DQNConfig(DQNConfig):
             raise ValueError("agent.double: SB3's DQN is not Double DQN; set agent.double=false")
 
 
-class SB3DQNLearner(SB3Learner):
+class SB3DQNLearner(SB3OffPolicyLearner):
     """SB3's DQN; one iteration is ``train_frequency`` vector steps of its collection, then its ``train()``."""
 
     Config = SB3DQNConfig
     ACTION_KINDS: ClassVar[tuple[str, ...]] = ("discrete",)
     LAST_STEPPED: ClassVar[str] = "q"
     SUITE_TABLE: ClassVar[str] = "dqn"
-
-    def __init__(self, cfg: SB3DQNConfig, spec: EnvSpec, seed: int, hooks: Hooks | None = None) -> None:
-        super().__init__(cfg, spec, seed, hooks)
-        self.log_every = max(1, cfg.log_interval // self.iteration_steps) * self.iteration_steps  # as our dqn's
 
     def _arch(self) -> ArchSpec:
         cfg = self.cfg
@@ -121,60 +114,22 @@ class SB3DQNLearner(SB3Learner):
         self.model.batch_norm_stats_target = get_parameters_by_name(policy.q_net_target, ["running_"])
         self.target_networks = {"q": _q_view(policy.q_net_target)}
 
-    def set_run_length(self, total_steps: int) -> None:
-        super().set_run_length(total_steps)
-        self.model._total_timesteps = max(total_steps, 1)  # SB3's progress; its schedule is replaced by ours
-
     # --- training -----------------------------------------------------------------------------------
     def start_phase(self, env: VectorEnv, iterations: int) -> None:
         super().start_phase(env, iterations)
         self._phase = (self.global_step, iterations * self.iteration_steps)
         self.model.exploration_rate = self.epsilon()  # SB3 sets it after a step: the first action reads this one
 
-    def collect(self, on_episode: EpisodeCallback) -> None:
-        m = self.model
-        m.collect_rollouts(
-            m.env,
-            self._collect_with(on_episode),
-            TrainFreq(self.cfg.train_frequency, TrainFrequencyUnit.STEP),
-            m.replay_buffer,
-            learning_starts=m.learning_starts,
-        )
-
     def _train(self) -> dict[str, float]:
         m = self.model
         stats = {"epsilon": self.epsilon(), "loss": float("nan")}
-        if m.num_timesteps > 0 and m.num_timesteps > m.learning_starts:
+        if self._train_due():
             m.train(gradient_steps=m.gradient_steps, batch_size=m.batch_size)
         return stats | {k: v for k, v in self._train_stats().items() if k == "loss"}
 
     # --- what interventions use ---------------------------------------------------------------------
-    def sample(self, n: int, rng: np.random.Generator | None = None) -> Batch:
-        """``n`` stored transitions drawn with ``rng`` (or the learner's), not numpy's global generator, so an
-        intervention's sample leaves SB3's own draws untouched."""
-        buf = self.model.replay_buffer
-        size = buf.buffer_size if buf.full else buf.pos
-        if size == 0:
-            raise RuntimeError("the replay buffer is empty: sample() needs collected transitions")
-        rng = self._rng if rng is None else rng
-        rows, envs = rng.integers(0, size, n), rng.integers(0, buf.n_envs, n)
-        done, timeout = buf.dones[rows, envs], buf.timeouts[rows, envs]
-        return self._batch(
-            {
-                "obs": buf.observations[rows, envs],
-                "actions": buf.actions[rows, envs].reshape(n).astype(np.int64),
-                "rewards": buf.rewards[rows, envs],
-                "next_obs": buf.next_observations[rows, envs],
-                "terminated": done * (1.0 - timeout),
-            }
-        )
-
-    def _batch(self, arrays: dict[str, np.ndarray]) -> Batch:
-        as_float = ("rewards", "terminated")
-        return {
-            k: self.to_device(np.asarray(v, np.float32) if k in as_float else np.ascontiguousarray(v))
-            for k, v in arrays.items()
-        }
+    def _replay_actions(self, actions: np.ndarray) -> np.ndarray:
+        return actions.reshape(len(actions)).astype(np.int64)
 
     def losses(self, batch: Batch) -> dict[str, torch.Tensor]:
         """SB3's DQN loss (``DQN.train``'s formula: Huber TD error against the target's max) on ``batch``."""
@@ -185,44 +140,26 @@ class SB3DQNLearner(SB3Learner):
         q = m.q_net(batch["obs"]).gather(1, batch["actions"].long()[:, None]).squeeze(1)
         return {"q": F.smooth_l1_loss(q, target)}
 
-    def probe(self, env: VectorEnv, n: int) -> Batch:
-        """``n`` transitions of the current greedy policy with the final exploration rate ``end_e`` (as our DQN
-        probes), drawn with the learner's generator; nothing is stored or counted."""
-        obs, rows = env.reset(), []
-        while len(rows) * env.num_envs < n:
+    def _probe_actor(self) -> ProbeActor:
+        """The current greedy policy with the final exploration rate ``end_e`` (as our DQN probes), drawn with the
+        learner's generator."""
+
+        def act(obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             with torch.inference_mode():
                 greedy = self.model.q_net(self.to_device(obs)).argmax(1).cpu().numpy()
-            explore = self._rng.random(env.num_envs) < self.cfg.end_e
-            actions = np.where(explore, self._rng.integers(0, self.num_actions, env.num_envs), greedy)
-            result = env.step(actions)
-            next_obs = np.where(result.done.reshape(-1, *[1] * (obs.ndim - 1)), result.final_obs, result.obs)
-            rows.append((obs, actions, result.reward, next_obs, result.terminated))
-            obs = result.obs
-        cols = [np.concatenate(c)[:n] for c in zip(*rows, strict=True)]
-        return self._batch(dict(zip(("obs", "actions", "rewards", "next_obs", "terminated"), cols, strict=True)))
+            explore = self._rng.random(len(obs)) < self.cfg.end_e
+            actions = np.where(explore, self._rng.integers(0, self.num_actions, len(obs)), greedy)
+            return actions, actions
+
+        return act
 
     # --- checkpoints --------------------------------------------------------------------------------
-    @property
-    def restarted_buffer(self) -> bool:
-        return getattr(self, "_restarted", False)
-
     def state_dict(self) -> dict[str, Any]:
-        buf, replay = self.model.replay_buffer, None
-        if self.cfg.checkpoint_buffer:
-            replay = {k: torch.from_numpy(getattr(buf, k).copy()) for k in REPLAY} | {"pos": buf.pos, "full": buf.full}
-        return super().state_dict() | {"replay": replay, "phase_schedule": self._phase}
+        return super().state_dict() | {"phase_schedule": self._phase}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
         self._phase = tuple(state["phase_schedule"])
-        buf, replay = self.model.replay_buffer, state["replay"]
-        if replay is None:  # an empty buffer fills again before the next update
-            self._restarted = True
-            self.model.learning_starts = self.model.num_timesteps + self.cfg.learning_starts
-            return
-        for k in REPLAY:
-            setattr(buf, k, replay[k].numpy().copy())
-        buf.pos, buf.full = replay["pos"], replay["full"]
 
 
 def _q_view(q_net: nn.Module) -> PolicyView:

@@ -77,6 +77,8 @@ class SB3Learner(LearnerBase):
     ACTION_KINDS: ClassVar[tuple[str, ...]] = ()
     LAST_STEPPED: ClassVar[str] = ""
     """The network whose optimiser step ends one of SB3's gradient updates (where one update steps several)."""
+    OWN_RATES: ClassVar[bool] = False
+    """Whether the networks' optimisers keep their own learning rates instead of SB3's one schedule."""
 
     def __init__(self, cfg: Any, spec: EnvSpec, seed: int, hooks: Hooks | None = None) -> None:
         self.cfg = cfg
@@ -144,7 +146,8 @@ class SB3Learner(LearnerBase):
 
     def _install_optimizer_views(self) -> None:
         for owner, names in self._optimizer_owners().values():
-            owner.optimizer = OptimizerView(self.optimizers, names, self._before_step, self._after_step)
+            view = OptimizerView(self.optimizers, names, self._before_step, self._after_step, self.OWN_RATES)
+            owner.optimizer = view
 
     def _before_step(self, names: tuple[str, ...]) -> None:
         """Extra loss terms of networks ``names`` (L2-init, Parseval, C-CHAIN): their gradients join SB3's before

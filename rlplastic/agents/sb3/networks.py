@@ -86,7 +86,9 @@ class PolicyView(EncoderHeads):
 class OptimizerView:
     """``policy.optimizer`` (or ``actor.optimizer``, ...) for SB3's ``train()``: the optimisers ``names`` of
     ``optimizers``, looked up at each call so a swapped optimiser is the one stepped. ``before_step(names)`` and
-    ``after_step(names)`` run around each step (the learner's extra losses and update clock)."""
+    ``after_step(names)`` run around each step (the learner's extra losses and update clock). With ``own_rates``
+    the optimisers keep their own learning rates: SB3's one schedule writes into copies of their groups (SB3's SAC
+    has one rate; ours has one per network)."""
 
     def __init__(
         self,
@@ -94,17 +96,21 @@ class OptimizerView:
         names: tuple[str, ...],
         before_step: Callable[[tuple[str, ...]], None],
         after_step: Callable[[tuple[str, ...]], None],
+        own_rates: bool = False,
     ) -> None:
         self.optimizers, self.names = optimizers, names
         self.before_step, self.after_step = before_step, after_step
+        self.own_rates = own_rates
 
     def _parts(self) -> list[torch.optim.Optimizer]:
         return [self.optimizers[n] for n in self.names]
 
     @property
     def param_groups(self) -> list[dict[str, Any]]:
-        """Every group of every part: SB3 sets the learning rate of each (``update_learning_rate``)."""
-        return [g for opt in self._parts() for g in opt.param_groups]
+        """Every group of every part: SB3 sets the learning rate of each (``update_learning_rate``); copies of
+        them with ``own_rates``."""
+        groups = [g for opt in self._parts() for g in opt.param_groups]
+        return [dict(g) for g in groups] if self.own_rates else groups
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         for opt in self._parts():
