@@ -8,7 +8,7 @@ Prints agent steps/s per run and for the machine (all runs together) for each nu
 driven through the same harness (``rlplastic/agents/sb3``): their rows beside ``ppo``/``dqn`` are the speed ratio
 of the two implementations as a run of this suite trains them.
 
-    python benchmarks/throughput.py [--seconds 30] [--jobs 1,2] [--agents ppo,sb3_ppo,dqn,sb3_dqn,sac] [--device cpu]
+    python benchmarks/throughput.py [--seconds 30] [--jobs 1,2] [--agents ppo,sb3_ppo,...,sb3_sac] [--device cpu]
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from rlplastic import agents
 from rlplastic.agents.learner import train
 from rlplastic.envs import make_env
 from rlplastic.envs.seeding import env_seeds
-from rlplastic.run.plan import suite_table
+from rlplastic.run.plan import suite_table, table_options
 from rlplastic.suites import load_suite
 
 CASES = {
@@ -34,6 +34,7 @@ CASES = {
     "dqn": ("minatar", "Breakout"),
     "sb3_dqn": ("minatar", "Breakout"),
     "sac": ("walker", "walker-stand"),
+    "sb3_sac": ("walker", "walker-stand"),
 }
 ON_POLICY = ("ppo", "sb3_ppo")
 REPLAY = {"learning_starts": 1000, "buffer_size": 100_000}  # a full-size buffer only costs memory
@@ -44,7 +45,8 @@ def one_run(agent: str, seed: int, threads: int, seconds: float, device: str) ->
     torch.set_num_threads(threads)
     suite_name, task = CASES[agent]
     suite = load_suite(suite_name)
-    options = suite.agents.get(suite_table(suite.agents, agent), {}) | (REPLAY if agent not in ON_POLICY else {})
+    options = table_options(suite.agents, suite_table(suite.agents, agent), agent)
+    options |= REPLAY if agent not in ON_POLICY else {}
     env = make_env(suite.env, task, env_seeds(seed, 0, options.get("num_envs", 1)), suite.env_options)
     learner = agents.make(agent, options, agents.env_spec(env), seed=seed, device=device)
     train(learner, env, 1 if agent in ON_POLICY else REPLAY["learning_starts"] // learner.iteration_steps + 1)
@@ -69,7 +71,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seconds", type=float, default=30.0, help="timed training per run (default 30)")
     p.add_argument("--jobs", default="1,2", help="numbers of runs at once to measure (default 1,2)")
-    p.add_argument("--agents", default=",".join(CASES), help="agents to measure (default: all five)")
+    p.add_argument("--agents", default=",".join(CASES), help="agents to measure (default: all six)")
     p.add_argument("--device", default="cpu", help="device of every run (default cpu)")
     args = p.parse_args()
     print(f"{os.cpu_count()} cores, torch {torch.__version__}, {torch.backends.cpu.get_cpu_capability()}")
