@@ -9,8 +9,9 @@ and 95 % interval over seeds, one line per implementation.
 
     python results/parity/compare.py OUT [OUT2 ...] [--pairs ppo:sb3_ppo,dqn:sb3_dqn] [--plots DIR]
 
-Runs of a second or later OUT folder are named ``AGENT@FOLDER`` (``sb3_ppo@parity-vf``), so a diagnostic arm
-trained into its own folder pairs with the first folder's runs: ``--pairs ppo:sb3_ppo@parity-vf``.
+Runs of an agent and game that an earlier OUT folder already holds are named ``AGENT@FOLDER``
+(``sb3_ppo@parity-vf``), so a diagnostic arm trained into its own folder pairs with the first folder's runs:
+``--pairs ppo:sb3_ppo@parity-vf``. Plots are named ``curves_<game>-<ours>-vs-<theirs>.png``.
 """
 
 from __future__ import annotations
@@ -81,10 +82,17 @@ def fmt(triple: tuple[float, float, float]) -> str:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("out", type=Path, nargs="+", help="the --out folders of the parity runs")
-    p.add_argument("--pairs", default="ppo:sb3_ppo,dqn:sb3_dqn", help="ours:theirs agent names to compare")
+    p.add_argument("--pairs", default="ppo:sb3_ppo,dqn:sb3_dqn,sac:sb3_sac", help="ours:theirs agent names to compare")
     p.add_argument("--plots", type=Path, default=Path(__file__).parent, help="where curves_<game>.png go")
     args = p.parse_args()
-    table = pd.concat([runs(out, f"@{out.name}" if k else "") for k, out in enumerate(args.out)], ignore_index=True)
+    table = pd.DataFrame()
+    for out in args.out:
+        found = runs(out)
+        if not found.empty and not table.empty:
+            seen = set(zip(table["agent"], table["game"], strict=True))
+            clash = [(a, g) in seen for a, g in zip(found["agent"], found["game"], strict=True)]
+            found.loc[clash, "agent"] = found.loc[clash, "agent"] + f"@{out.name}"
+        table = pd.concat([table, found], ignore_index=True)
     print("| game | ours | n | final return (ours) | SB3 | n | final return (SB3) | ours − SB3 (Welch 95 %) | p |")
     print("|---|---|---|---|---|---|---|---|---|")
     for pair in args.pairs.split(","):
@@ -101,8 +109,7 @@ def main() -> None:
                 f"| {game} | {ours} | {len(fa)} | {fmt(interval(fa))} | {theirs} | {len(fb)} | {fmt(interval(fb))} "
                 f"| {d[0]:+.2f} [{d[1]:+.2f}, {d[2]:+.2f}] | {d[3]:.2f} |"
             )
-            arm = "" if "@" not in ours + theirs else f"-{ours}-vs-{theirs}"  # the main pairs keep the plain name
-            plot(game, {ours: a, theirs: b}, args.plots / f"curves_{game}{arm}.png")
+            plot(game, {ours: a, theirs: b}, args.plots / f"curves_{game}-{ours}-vs-{theirs}.png")
 
 
 def plot(game: str, by_agent: dict[str, pd.DataFrame], path: Path) -> None:
@@ -117,7 +124,7 @@ def plot(game: str, by_agent: dict[str, pd.DataFrame], path: Path) -> None:
         ax.fill_between(x, mean - half, mean + half, alpha=0.25)
     ax.set_xlabel("agent steps")
     ax.set_ylabel("episode return")
-    ax.set_title(f"MinAtar {game}: mean and 95 % interval over seeds")
+    ax.set_title(f"{game}: mean and 95 % interval over seeds")
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
