@@ -134,6 +134,7 @@ TINY_CONTINUOUS = {
     ],
     "ppo": ["--set", "agent.num_steps=64", "--set", "agent.num_minibatches=2", "--set", "agent.update_epochs=1"],
 }
+TINY_CONTINUOUS["sb3_sac"] = TINY_CONTINUOUS["sac"]  # SB3's SAC reads our SAC's options
 
 
 @pytest.mark.parametrize(
@@ -143,22 +144,25 @@ TINY_CONTINUOUS = {
         ("walker", "sac", "lnwd+fire"),
         ("slippery", "sac", "dash"),
         ("walker", "ppo", "fire"),
+        ("walker", "sb3_sac", "fire"),  # SB3's own SAC (agents/sb3), the suite's [agents.sac] settings
     ],
 )
 def test_continuous_suites_run_every_agent(
     suite: str, agent: str, method: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     tiny = [*TINY_CONTINUOUS[agent], "--set", "budget.steps_per_phase=128"]
-    if agent == "sac":
+    if agent != "ppo":
         tiny += ["--set", "dash.batches=2", "--set", "dash.batch_size=32"] if method == "dash" else []
     args = ["--suite", suite, "--agent", agent, "--method", method, "--out", str(tmp_path), "--quiet", "--no-baselines"]
     assert main([*args, *tiny]) == 0
     run = next((tmp_path / suite).glob(f"*/{method}*/seed_0"))
     config = json.loads((run / "config.json").read_text())
     assert config["agent"] == agent and (run / "DONE").exists()
+    if agent == "sb3_sac":  # the walker table's CleanRL delay (2) is not read: config.json records what ran
+        assert config["agent_options"]["policy_frequency"] == 1 and config["agent_options"]["q_lr"] == 1e-3
     metrics = pd.read_csv(run / "metrics.csv")
     assert sorted(set(metrics["phase"])) == list(range(len(config["tasks"])))
-    loss = "critic_loss" if agent == "sac" else "policy_loss"
+    loss = "policy_loss" if agent == "ppo" else "critic_loss"
     assert metrics[loss].notna().any()
     if suite == "slippery":  # each phase's dynamics are recorded with the run
         assert config["variants"]["walk-friction0.1"] == {
