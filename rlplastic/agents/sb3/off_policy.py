@@ -1,7 +1,7 @@
 """What SB3's off-policy agents (``sb3_dqn``, ``sb3_sac``) share behind our Learner seam: one iteration is
 ``train_frequency`` vector steps of SB3's ``collect_rollouts`` into its replay buffer, then its ``train()`` once
-learning has started; interventions draw replay samples and probe transitions without touching SB3's random
-state; checkpoints hold the filled part of the replay buffer.
+learning has started; interventions draw replay samples with the learner's own generator, not numpy's global one
+that SB3 draws from; checkpoints hold the filled part of the replay buffer.
 """
 
 from __future__ import annotations

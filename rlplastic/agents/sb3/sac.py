@@ -20,7 +20,10 @@ SB3 differs from CleanRL, and so from our ``sac``, by design (kept: this agent i
 - the log-std is clipped to [-20, 2] (CleanRL squashes it into [-5, 2] with a tanh);
 - uniform random actions before ``learning_starts`` come from SB3's action space; the replay buffer stores actions
   scaled to [-1, 1], which is what the critics read (the same as the env's on dm_control's boxes);
-- extra loss terms of methods (L2-init, Parseval, C-CHAIN) join SB3's gradients in its steps.
+- SB3's temperature Adam has eps 1e-8 whatever ``adam_eps`` (the networks' Adam takes it);
+- extra loss terms of methods (L2-init, Parseval, C-CHAIN) join SB3's gradients in its steps, and a method's
+  ``after_update`` runs after the actor's step, before SB3's Polyak step of that update (ours: after it);
+- no ``entropy`` column in the metrics (SB3 does not log it).
 Not supported: ``target_network_frequency`` other than 1 (SB3 counts it within each ``train()`` call, so with one
 gradient step per call any value updates every step), ``init`` other than ``torch`` (SB3's heads keep PyTorch's
 initialisation), bf16 ``precision``, discrete actions (use ``sb3_dqn`` or ``sb3_ppo``).
