@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from stable_baselines3 import DQN, PPO
+from stable_baselines3 import DQN, PPO, SAC
 
 import rlplastic.sb3
 from rlplastic.errors import UsageError
@@ -115,3 +115,42 @@ def test_injection_on_a_dqn_model_rebuilds_the_target_and_the_model_saves_and_lo
     assert type(loaded.policy.optimizer) is torch.optim.Adam and loaded.policy.optimizer.state
     assert torch.allclose(loaded.policy.q_net(obs), model.policy.q_net(obs), atol=1e-6)
     assert torch.allclose(loaded.policy.q_net_target(obs), model.policy.q_net(obs), atol=1e-6)
+
+
+def test_fire_on_a_sac_model_projects_actor_and_critics_resets_the_temperature_and_saves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    walker = {
+        "budget.steps_per_phase": 192,
+        "suite.tasks": ["walker-stand", "walker-walk"],
+        "agent.learning_starts": 64,
+    }
+    env = rlplastic.sb3.make_vec_env("walker", budget="smoke", seed=0, num_envs=1, overrides=walker)
+    model = SAC("MlpPolicy", env, learning_starts=64, batch_size=32, buffer_size=1000, seed=0)
+    acts, temperatures = record_acts(monkeypatch, model), []
+    recorded = rlplastic.sb3.act_at_boundary
+
+    def with_temperature(method, learner, boundary):
+        before = model.log_ent_coef.item()
+        acted = recorded(method, learner, boundary)
+        if acted:
+            temperatures.append((before, model.log_ent_coef.item(), len(model.ent_coef_optimizer.state)))
+        return acted
+
+    monkeypatch.setattr(rlplastic.sb3, "act_at_boundary", with_temperature)
+    model.learn(env.total_steps, callback=rlplastic.sb3.PlasticityCallback("fire", env))
+    ((step, switch, before, after),) = acts
+    assert (step, switch) == (192, True)
+    online = [k for k, v in before.items() if v.dim() == 2 and not k.startswith("critic_target.")]
+    assert len(online) == 4 + 2 * 3  # actor: 2 hidden layers, mean and log-std heads; 2 critics of 3 layers
+    for key in online:
+        assert torch.allclose(after[key], fire_weight(before[key]), atol=1e-5), key
+    for key in (k for k in after if k.startswith("critic.")):  # the targets SB3 bootstraps from: the projected ones
+        assert torch.equal(after[key], after[key.replace("critic.", "critic_target.", 1)]), key
+    ((moved, reset, moments),) = temperatures
+    assert moved != 0.0 and (reset, moments) == (0.0, 0)  # back to alpha = 1, fresh Adam (FIRE's SAC code)
+    model.save(tmp_path / "model")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = SAC.load(tmp_path / "model")
+    assert type(loaded.actor.optimizer) is torch.optim.Adam and loaded.critic.optimizer.state

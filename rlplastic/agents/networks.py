@@ -393,6 +393,11 @@ class SquashedGaussianActor(EncoderHeads):
         return self.mean(h), LOG_STD_MIN + 0.5 * (LOG_STD_MAX - LOG_STD_MIN) * (log_std + 1)
 
 
+def state_action(batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """What a critic Q(s, a) reads: the flattened observation and the action side by side."""
+    return torch.cat([batch["obs"].flatten(1).float(), batch["actions"].float()], dim=1)
+
+
 class SoftQNetwork(EncoderHeads):
     """A critic Q(s, a) reading the observation and the action side by side (CleanRL's SAC critics)."""
 
@@ -405,7 +410,7 @@ class SoftQNetwork(EncoderHeads):
         self._finish()
 
     def inputs(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        return torch.cat([batch["obs"].flatten(1).float(), batch["actions"].float()], dim=1)
+        return state_action(batch)
 
     def forward(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         return self.q(self.features({"obs": obs, "actions": actions})).squeeze(-1)

@@ -20,7 +20,7 @@ from gymnasium import spaces
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
-from rlplastic.agents.networks import ArchSpec, EncoderHeads, build_encoder, is_conv
+from rlplastic.agents.networks import ArchSpec, EncoderHeads, build_encoder, is_conv, state_action
 
 HeadSetter = Callable[[nn.Module], None]
 
@@ -81,6 +81,14 @@ class PolicyView(EncoderHeads):
         if setter is not None:
             setter(value)  # the policy's forward pass reads the new head
         super().__setattr__(name, value)
+
+
+class StateActionView(PolicyView):
+    """A view of a critic Q(s, a) whose layers read the flattened observation and the action side by side (SB3's
+    ``ContinuousCritic`` q-networks behind a weightless features extractor)."""
+
+    def inputs(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return state_action(batch)
 
 
 class OptimizerView:

@@ -31,6 +31,7 @@ initialisation), bf16 ``precision``, discrete actions (use ``sb3_dqn`` or ``sb3_
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -162,14 +163,7 @@ class SB3SACLearner(SB3OffPolicyLearner):
         return {name: adam(net.parameters(), rates[name], cfg.adam_eps, wd) for name, net in self.networks.items()}
 
     def sync_targets(self) -> None:
-        """SB3's target critics become copies of its online ones (structure too: injection may have changed a
-        head); SB3's aliases and our target views follow."""
-        target = self.model.policy.critic_target
-        target.q_networks = [frozen_copy(q) for q in self.model.policy.critic.q_networks]
-        for idx, q in enumerate(target.q_networks):
-            target.add_module(f"qf{idx}", q)
-        self.model._create_aliases()
-        self.model.batch_norm_stats_target = get_parameters_by_name(target, ["running_"])
+        target = sync_critic_targets(self.model)
         self.target_networks = dict(zip(CRITICS, target.q_networks, strict=True))
 
     # --- the temperature (SB3's log_ent_coef and its Adam) ------------------------------------------
@@ -182,11 +176,7 @@ class SB3SACLearner(SB3OffPolicyLearner):
         return self.model.ent_coef_optimizer
 
     def reset_temperature(self) -> None:
-        """SB3's learned temperature back to its start (alpha = 1) with fresh Adam state."""
-        if self.cfg.autotune:
-            with torch.no_grad():
-                self.model.log_ent_coef.zero_()
-            self.model.ent_coef_optimizer.state.clear()
+        reset_temperature(self.model)
 
     # --- training -----------------------------------------------------------------------------------
     def _train(self) -> dict[str, float]:
@@ -244,3 +234,25 @@ class SB3SACLearner(SB3OffPolicyLearner):
             with torch.no_grad():
                 self.model.log_ent_coef.copy_(state["temperature"]["log_alpha"])
             self.model.ent_coef_optimizer.load_state_dict(state["temperature"]["optimizer"])
+
+
+def sync_critic_targets(model: SB3SAC) -> ContinuousCritic:
+    """SB3's target critics become copies of its online ones (structure too: injection may have changed a head),
+    registered under SB3's names, with SB3's aliases rebuilt; returns the new target critic."""
+    target = model.policy.critic_target
+    target.q_networks = [frozen_copy(q) for q in model.policy.critic.q_networks]
+    for idx, q in enumerate(target.q_networks):
+        target.add_module(f"qf{idx}", q)
+    model._create_aliases()
+    model.batch_norm_stats_target = get_parameters_by_name(target, ["running_"])
+    return target
+
+
+def reset_temperature(model: SB3SAC) -> None:
+    """SB3's learned temperature back to its start (``ent_coef="auto"``: alpha = 1; ``"auto_0.1"``: 0.1) with fresh
+    Adam state; nothing for a fixed one."""
+    if getattr(model, "log_ent_coef", None) is not None:
+        start = float(model.ent_coef.split("_")[1]) if "_" in model.ent_coef else 1.0  # SB3's own parsing
+        with torch.no_grad():
+            model.log_ent_coef.fill_(math.log(start))
+        model.ent_coef_optimizer.state.clear()
