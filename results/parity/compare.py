@@ -85,6 +85,7 @@ def main() -> None:
     p.add_argument("--pairs", default="ppo:sb3_ppo,dqn:sb3_dqn,sac:sb3_sac", help="ours:theirs agent names to compare")
     p.add_argument("--plots", type=Path, default=Path(__file__).parent, help="where curves_<game>.png go")
     args = p.parse_args()
+    args.plots.mkdir(parents=True, exist_ok=True)
     table = pd.DataFrame()
     for out in args.out:
         found = runs(out)
