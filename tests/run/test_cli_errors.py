@@ -139,7 +139,8 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
         (["--suite", "minatar", "--agent", "sac"], "agent 'sac' cannot act in the discrete actions of task 'Breakout'"),
         (
             ["--describe", "fier"],
-            "--describe fier: no agent or method of that name; valid names: ppo, dqn, sac, sb3_ppo, sb3_dqn, sb3_sac, none",
+            "--describe fier: no agent or method of that name; valid names: ppo, dqn, sac, sb3_ppo, sb3_dqn, "
+            "sb3_sac, none",
         ),
         (
             ["--suite", "minatar", "--preset", "fire_dqn"],
