@@ -76,15 +76,8 @@ class SB3DQNLearner(SB3OffPolicyLearner):
             self._policy(),
             self.placeholder,
             learning_rate=cfg.learning_rate,
-            buffer_size=cfg.buffer_size,
-            learning_starts=cfg.learning_starts,
-            batch_size=cfg.batch_size,
-            tau=cfg.tau,
-            gamma=cfg.gamma,
-            train_freq=cfg.train_frequency,
-            gradient_steps=cfg.gradient_steps,
-            target_update_interval=cfg.target_network_frequency,
             max_grad_norm=cfg.max_grad_norm,
+            **self._replay_kwargs(),
             policy_kwargs=self._policy_kwargs(),
             seed=seed,
             device=self.device,
@@ -106,13 +99,7 @@ class SB3DQNLearner(SB3OffPolicyLearner):
         return {"q": dqn_optimizer(self.cfg, self.networks["q"].parameters(), self.optimizer_options["weight_decay"])}
 
     def sync_targets(self) -> None:
-        """SB3's target becomes a copy of its online Q-network (structure too: injection may have changed the
-        head); SB3's aliases and our target view follow."""
-        policy = self.model.policy
-        policy.q_net_target = frozen_copy(policy.q_net)
-        self.model._create_aliases()
-        self.model.batch_norm_stats_target = get_parameters_by_name(policy.q_net_target, ["running_"])
-        self.target_networks = {"q": _q_view(policy.q_net_target)}
+        self.target_networks = {"q": _q_view(sync_q_target(self.model))}
 
     # --- training -----------------------------------------------------------------------------------
     def start_phase(self, env: VectorEnv, iterations: int) -> None:
@@ -165,3 +152,13 @@ class SB3DQNLearner(SB3OffPolicyLearner):
 def _q_view(q_net: nn.Module) -> PolicyView:
     """SB3's ``QNetwork`` (features extractor, then ``q_net = Sequential(Linear)``) as a network with head ``q``."""
     return PolicyView.of(q_net.features_extractor, {"q": (q_net.q_net[0], lambda m: q_net.q_net.__setitem__(0, m))})
+
+
+def sync_q_target(model: SB3DQN) -> nn.Module:
+    """SB3's target becomes a copy of its online Q-network (structure too: injection may have changed the head),
+    with SB3's aliases rebuilt; returns the new target."""
+    policy = model.policy
+    policy.q_net_target = frozen_copy(policy.q_net)
+    model._create_aliases()
+    model.batch_norm_stats_target = get_parameters_by_name(policy.q_net_target, ["running_"])
+    return policy.q_net_target

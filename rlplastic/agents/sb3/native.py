@@ -25,13 +25,13 @@ import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.preprocessing import is_image_space
-from stable_baselines3.common.utils import get_parameters_by_name
 from stable_baselines3.dqn.policies import DQNPolicy
 from stable_baselines3.sac.policies import SACPolicy
 from torch import nn
 
-from rlplastic.agents.learner import Batch, Hooks, frozen_copy
+from rlplastic.agents.learner import Batch, Hooks
 from rlplastic.agents.networks import ArchSpec
+from rlplastic.agents.sb3.dqn import sync_q_target
 from rlplastic.agents.sb3.learner import SB3Learner
 from rlplastic.agents.sb3.networks import PolicyView, StateActionView
 from rlplastic.agents.sb3.sac import reset_temperature, sync_critic_targets
@@ -130,9 +130,10 @@ class AdoptedLearner(SB3Learner):
 
     def _views(self, policy: nn.Module) -> tuple[dict[str, nn.Module], dict[str, nn.Module]]:
         views = native_views(policy)
-        self.LAST_STEPPED = "actor" if isinstance(policy, SACPolicy) else list(views)[-1]  # SB3's last step
         if isinstance(policy, SACPolicy):
+            self.LAST_STEPPED = "actor"  # SB3 steps the critics, then the actor
             return views, critic_views(policy.critic_target)
+        self.LAST_STEPPED = list(views)[-1]
         if isinstance(policy, DQNPolicy):
             return views, {"q": native_views_target(policy)}
         return views, {}
@@ -166,9 +167,7 @@ class AdoptedLearner(SB3Learner):
         if isinstance(policy, SACPolicy):
             self.target_networks = critic_views(sync_critic_targets(self.model))
         if isinstance(policy, DQNPolicy):
-            policy.q_net_target = frozen_copy(policy.q_net)
-            self.model._create_aliases()
-            self.model.batch_norm_stats_target = get_parameters_by_name(policy.q_net_target, ["running_"])
+            sync_q_target(self.model)
             self.target_networks = {"q": native_views_target(policy)}
 
     def reset_temperature(self) -> None:

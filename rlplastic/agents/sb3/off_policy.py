@@ -39,6 +39,20 @@ class SB3OffPolicyLearner(SB3Learner):
         super().set_run_length(total_steps)
         self.model._total_timesteps = max(total_steps, 1)  # SB3's progress; its schedules are replaced by ours
 
+    def _replay_kwargs(self) -> dict[str, Any]:
+        """Our replay options (``OffPolicyConfig``) under SB3's names, the same for its DQN and SAC."""
+        cfg = self.cfg
+        return {
+            "buffer_size": cfg.buffer_size,
+            "learning_starts": cfg.learning_starts,
+            "batch_size": cfg.batch_size,
+            "tau": cfg.tau,
+            "gamma": cfg.gamma,
+            "train_freq": cfg.train_frequency,
+            "gradient_steps": cfg.gradient_steps,
+            "target_update_interval": cfg.target_network_frequency,
+        }
+
     def collect(self, on_episode: EpisodeCallback) -> None:
         m = self.model
         m.collect_rollouts(

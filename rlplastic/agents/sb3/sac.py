@@ -126,15 +126,8 @@ class SB3SACLearner(SB3OffPolicyLearner):
             EncoderSACPolicy,
             self.placeholder,
             learning_rate=cfg.q_lr,  # the temperature's; the networks keep their own (OWN_RATES)
-            buffer_size=cfg.buffer_size,
-            learning_starts=cfg.learning_starts,
-            batch_size=cfg.batch_size,
-            tau=cfg.tau,
-            gamma=cfg.gamma,
-            train_freq=cfg.train_frequency,
-            gradient_steps=cfg.gradient_steps,
             ent_coef="auto" if cfg.autotune else cfg.alpha,
-            target_update_interval=cfg.target_network_frequency,
+            **self._replay_kwargs(),
             policy_kwargs=self._policy_kwargs(
                 features_extractor_kwargs={"arch": self.arch, "role": "actor"},
                 optimizer_kwargs={"eps": cfg.adam_eps},
